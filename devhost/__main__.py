@@ -1,0 +1,35 @@
+"""Run the function app without Azure Functions Core Tools.
+
+    python -m devhost classify [TEXT ...]     texts as arguments, or one per stdin line
+    python -m devhost serve [--port 7071]     the app's HTTP functions on loopback
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from devhost import cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devhost", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    classify = commands.add_parser("classify", help="label questions OEQ/CEQ; one JSON object per line")
+    classify.add_argument("texts", nargs="*", help="texts to classify (default: one per line on stdin)")
+    classify.add_argument("--summary", action="store_true", help="also print a readable summary to stderr")
+    classify.set_defaults(run=cli.classify)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API on loopback")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7071)
+    serve.set_defaults(run=cli.serve)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

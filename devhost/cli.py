@@ -1,0 +1,105 @@
+"""The devhost commands. Each returns an exit code; failures print one line to stderr."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import sys
+import time
+from typing import Iterable, Iterator
+
+BATCH = 1024
+
+
+def fail(message: str, code: int = 2) -> int:
+    print(f"devhost: {message}", file=sys.stderr)
+    return code
+
+
+def classify(args) -> int:
+    from models.oeq_ceq.classifier import ModelUnavailable, QuestionClassifier
+
+    try:
+        model = QuestionClassifier()
+    except ModelUnavailable as error:
+        return fail(str(error))
+    texts = args.texts if args.texts else _stdin_lines()
+    out = sys.stdout
+    summary = Summary(model.version) if args.summary else None
+    for batch in _batches(texts, BATCH):
+        predictions = model.classify(batch)
+        lines = [
+            json.dumps(
+                {"text": p.text, "label": p.label, "oeq_probability": p.oeq_probability,
+                 "model_version": model.version},
+                ensure_ascii=False,
+            )
+            for p in predictions
+        ]
+        out.write("\n".join(lines) + "\n")
+        if summary:
+            summary.add(predictions)
+    out.flush()
+    if summary:
+        print(summary.render(), file=sys.stderr)
+    return 0
+
+
+class Summary:
+    """A readable account of a classify run, for people (stdout stays JSON lines)."""
+
+    SHOWN = 40
+
+    def __init__(self, model_version: str):
+        self.model_version = model_version
+        self.predictions = []
+        self.started = time.perf_counter()
+
+    def add(self, predictions) -> None:
+        self.predictions.extend(predictions)
+
+    def render(self) -> str:
+        n = len(self.predictions)
+        oeq = sum(p.label == "OEQ" for p in self.predictions)
+        seconds = time.perf_counter() - self.started
+        rows = [f"  {p.label}  {p.oeq_probability:5.2f}  {p.text}" for p in self.predictions[: self.SHOWN]]
+        if n > self.SHOWN:
+            rows.append(f"  … and {n - self.SHOWN} more")
+        share = f"{oeq / n:.0%}" if n else "n/a"
+        return "\n".join(
+            [f"{n} questions classified by {self.model_version} in {seconds:.2f} s",
+             "  label  P(OEQ)  question", *rows,
+             f"OEQ (open-ended): {oeq}   CEQ (closed-ended): {n - oeq}   OEQ share: {share}"]
+        )
+
+
+def serve(args) -> int:
+    import uvicorn
+
+    from devhost.app_index import http_functions, route_prefix
+    from devhost.http_host import FunctionAppAsgi
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = FunctionAppAsgi()
+    for function in http_functions():
+        print(f"  {function.name}: /{route_prefix()}/{function.route}", file=sys.stderr)
+    print(f"devhost: serving on http://{args.host}:{args.port}/{route_prefix()}/ (Ctrl+C stops)", file=sys.stderr)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    except OSError as error:
+        return fail(f"cannot serve on {args.host}:{args.port}: {error}")
+    return 0
+
+
+def _stdin_lines() -> Iterator[str]:
+    for line in sys.stdin:
+        text = line.rstrip("\r\n")
+        if text.strip():
+            yield text
+
+
+def _batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch

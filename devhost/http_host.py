@@ -1,0 +1,126 @@
+"""An ASGI app that serves the function app's HTTP triggers, the way the host does.
+
+Each request becomes a real ``azure.functions.HttpRequest`` (method, URL, headers,
+query, route parameters, body), the registered Python function is called with it
+(sync functions on a worker thread, as the Python worker does), and its
+``HttpResponse`` goes back as it is. Run it with ``python -m devhost serve``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+from urllib.parse import parse_qsl
+
+import azure.functions as func
+
+from devhost.app_index import HttpFunction, http_functions
+
+log = logging.getLogger("devhost.http")
+MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit
+
+
+class FunctionAppAsgi:
+    def __init__(self, functions: tuple[HttpFunction, ...] | None = None):
+        self.functions = http_functions() if functions is None else functions
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path = scope["path"].strip("/")
+        for function in self.functions:
+            route_params = function.match(scope["method"], path)
+            if route_params is not None:
+                break
+        else:
+            await _send(send, _error(404, "not_found", f"no function serves {scope['method']} /{path}"))
+            return
+
+        body = await _read_body(receive)
+        if body is None:
+            await _send(send, _error(413, "payload_too_large", f"request body over {MAX_REQUEST_BYTES} bytes"))
+            return
+        request = func.HttpRequest(
+            method=scope["method"],
+            url=_url(scope),
+            headers={k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
+            params=dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)),
+            route_params=route_params,
+            body=body,
+        )
+        await _send(send, await _invoke(function, request))
+
+
+async def _invoke(function: HttpFunction, request: func.HttpRequest) -> func.HttpResponse:
+    kwargs = {function.request_parameter: request}
+    try:
+        if inspect.iscoroutinefunction(function.handler):
+            response = await function.handler(**kwargs)
+        else:
+            response = await asyncio.to_thread(function.handler, **kwargs)
+    except Exception:  # the host answers 500 and logs; so do we
+        log.exception("function %s raised", function.name)
+        return _error(500, "internal_error", f"function {function.name} failed; see the devhost log")
+    if not isinstance(response, func.HttpResponse):
+        log.error("function %s returned %r, not an HttpResponse", function.name, type(response))
+        return _error(500, "internal_error", f"function {function.name} returned no HTTP response")
+    return response
+
+
+async def _read_body(receive) -> bytes | None:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_REQUEST_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _send(send, response: func.HttpResponse) -> None:
+    body = response.get_body() or b""
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    if "content-type" not in headers and response.mimetype:
+        charset = f"; charset={response.charset}" if response.charset else ""
+        headers["content-type"] = f"{response.mimetype}{charset}"
+    headers["content-length"] = str(len(body))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status_code,
+            "headers": [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive, send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def _url(scope) -> str:
+    host, port = scope.get("server") or ("localhost", 80)
+    query = scope.get("query_string", b"").decode("latin-1")
+    return f"{scope.get('scheme', 'http')}://{host}:{port}{scope['path']}" + (f"?{query}" if query else "")
+
+
+def _error(status: int, code: str, message: str) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps({"error": {"code": code, "message": message}}),
+        status_code=status,
+        mimetype="application/json",
+    )

@@ -1,0 +1,10 @@
+"""The Azure Functions app: one DFApp, every blueprint registered, nothing else."""
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from blueprints import classify, health
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+app.register_functions(classify.bp)
+app.register_functions(health.bp)

@@ -1,0 +1,88 @@
+"""OEQ/CEQ question classifier served through ONNX Runtime.
+
+The graph (made by ``models/oeq_ceq/train.py``) takes already-normalised strings
+and returns P(CEQ), P(OEQ); this module owns loading it once, picking the execution
+provider and batching.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from models.oeq_ceq.text import normalize_text
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+MODEL_FILE = ARTIFACTS / "oeq_ceq.onnx"
+CARD_FILE = ARTIFACTS / "model_card.json"
+LABELS = ("CEQ", "OEQ")
+OEQ_THRESHOLD = 0.5
+BATCH_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class Prediction:
+    text: str
+    label: str
+    oeq_probability: float
+
+
+class ModelUnavailable(RuntimeError):
+    """The model files are missing or unreadable."""
+
+
+def preferred_providers() -> list[str]:
+    """CUDA when this onnxruntime build has it, CPU always as the fallback."""
+    available = ort.get_available_providers()
+    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+
+
+class QuestionClassifier:
+    def __init__(self, model_file: Path = MODEL_FILE, card_file: Path = CARD_FILE):
+        try:
+            self.card = json.loads(card_file.read_text())
+            options = ort.SessionOptions()
+            options.log_severity_level = 3
+            self._session = ort.InferenceSession(
+                str(model_file), options, providers=preferred_providers()
+            )
+        except (OSError, ValueError, ort.capi.onnxruntime_pybind11_state.Fail) as error:
+            raise ModelUnavailable(f"cannot load the OEQ/CEQ model from {model_file}: {error}") from error
+        self._input = self._session.get_inputs()[0].name
+        self._probabilities = self._session.get_outputs()[1].name
+
+    @property
+    def version(self) -> str:
+        return self.card["version"]
+
+    @property
+    def providers(self) -> list[str]:
+        return self._session.get_providers()
+
+    def oeq_probabilities_of_normalized(self, normalized: Sequence[str]) -> np.ndarray:
+        """P(OEQ) for texts already passed through ``normalize_text`` (the cache's key)."""
+        out = np.empty(len(normalized), dtype=np.float64)
+        for start in range(0, len(normalized), BATCH_SIZE):
+            batch = normalized[start : start + BATCH_SIZE]
+            out[start : start + len(batch)] = self._oeq_probabilities(batch)
+        return out
+
+    def classify(self, texts: Iterable[str]) -> list[Prediction]:
+        texts = list(texts)
+        probabilities = self.oeq_probabilities_of_normalized([normalize_text(t) for t in texts])
+        return [prediction(text, p) for text, p in zip(texts, probabilities)]
+
+    def _oeq_probabilities(self, normalized: Sequence[str]) -> np.ndarray:
+        batch = np.array(list(normalized), dtype=object).reshape(-1, 1)
+        probabilities = self._session.run([self._probabilities], {self._input: batch})[0]
+        return probabilities[:, LABELS.index("OEQ")]
+
+
+def prediction(text: str, oeq_probability: float) -> Prediction:
+    p = round(float(oeq_probability), 4)
+    return Prediction(text=text, label="OEQ" if p >= OEQ_THRESHOLD else "CEQ", oeq_probability=p)

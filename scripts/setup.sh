@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Set up everything this project needs, idempotently:
+#   bash scripts/setup.sh          Python 3.11+ virtualenv in .venv with requirements-dev.txt
+#   bash scripts/setup.sh --test   … plus the system tools the tests use (redis-server)
+#   bash scripts/setup.sh --bench  … plus the load generator the benchmarks use (wrk)
+# System packages come from apt (Debian/Ubuntu; sudo when not root) or Homebrew.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+python_bin() {
+  for candidate in "${PYTHON:-}" python3.11 python3.12 python3; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$candidate"; return
+    fi
+  done
+  say "Python 3.11 or newer is required (set PYTHON=/path/to/python3.11)"; exit 1
+}
+
+system_packages() {  # command:package pairs; installs the packages whose command is missing
+  local missing=()
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  say "installing system packages: ${missing[*]}"
+  if command -v apt-get >/dev/null 2>&1; then
+    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  elif command -v brew >/dev/null 2>&1; then
+    brew install "${missing[@]}"
+  else
+    say "please install: ${missing[*]}"; exit 1
+  fi
+}
+
+if [ ! -x .venv/bin/python ]; then
+  py=$(python_bin)
+  say "creating .venv with $py"
+  "$py" -m venv .venv
+fi
+stamp=.venv/.requirements.sha256
+wanted=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  say "installing Python packages (requirements-dev.txt)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+  echo "$wanted" > "$stamp"
+fi
+
+for option in "$@"; do
+  case "$option" in
+    --test) system_packages redis-server:redis-server ;;
+    --bench) system_packages wrk:wrk ;;
+    *) say "unknown option $option"; exit 2 ;;
+  esac
+done

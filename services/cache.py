@@ -1,0 +1,154 @@
+"""The cache port: a string key-value store with expiry.
+
+Two adapters: ``RedisCache`` (Azure Cache for Redis, redis-server locally) and
+``MemoryCache`` (an in-process LRU, the embedded default). A cache is an
+optimisation: callers treat ``CacheUnavailable`` as "everything missed" and go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Mapping, Protocol, Sequence
+
+import redis
+
+log = logging.getLogger(__name__)
+
+
+class CacheUnavailable(RuntimeError):
+    """The cache cannot be reached right now."""
+
+
+@dataclass(frozen=True)
+class DependencyHealth:
+    name: str
+    status: str  # "ok" | "degraded" | "down"
+    detail: str = ""
+
+
+class Cache(Protocol):
+    kind: str
+
+    def get_many(self, keys: Sequence[str]) -> list[str | None]: ...
+
+    def set_many(self, items: Mapping[str, str], ttl_s: int) -> None: ...
+
+    def delete(self, keys: Sequence[str]) -> None: ...
+
+    def health(self) -> DependencyHealth: ...
+
+
+class MemoryCache:
+    """Thread-safe LRU with per-entry expiry, bounded by item count."""
+
+    kind = "memory"
+
+    def __init__(self, max_items: int = 100_000, clock=time.monotonic):
+        self._items: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._max_items = max_items
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        now = self._clock()
+        found: list[str | None] = []
+        with self._lock:
+            for key in keys:
+                entry = self._items.get(key)
+                if entry is None or entry[0] <= now:
+                    self._items.pop(key, None)
+                    found.append(None)
+                else:
+                    self._items.move_to_end(key)
+                    found.append(entry[1])
+        return found
+
+    def set_many(self, items: Mapping[str, str], ttl_s: int) -> None:
+        expires = self._clock() + ttl_s
+        with self._lock:
+            for key, value in items.items():
+                self._items[key] = (expires, value)
+                self._items.move_to_end(key)
+            while len(self._items) > self._max_items:
+                self._items.popitem(last=False)
+
+    def delete(self, keys: Sequence[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._items.pop(key, None)
+
+    def health(self) -> DependencyHealth:
+        return DependencyHealth("cache", "ok", f"in-process LRU, {len(self._items)} items")
+
+
+class RedisCache:
+    """Redis adapter with a short circuit-breaker.
+
+    After a failed call it raises ``CacheUnavailable`` at once for ``retry_after_s``
+    instead of paying a connect timeout on every request while Redis is down.
+    """
+
+    kind = "redis"
+
+    def __init__(self, url: str, retry_after_s: float = 5.0, timeout_s: float = 0.5, clock=time.monotonic):
+        self._client = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=timeout_s,
+            socket_timeout=timeout_s,
+            decode_responses=True,
+        )
+        self._retry_after_s = retry_after_s
+        self._clock = clock
+        self._down_until = 0.0
+        self._url_for_humans = _without_password(url)
+
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        if not keys:
+            return []
+        return self._call(lambda: self._client.mget(list(keys)))
+
+    def set_many(self, items: Mapping[str, str], ttl_s: int) -> None:
+        if not items:
+            return
+
+        def write():
+            pipe = self._client.pipeline(transaction=False)
+            for key, value in items.items():
+                pipe.set(key, value, ex=ttl_s)
+            pipe.execute()
+
+        self._call(write)
+
+    def delete(self, keys: Sequence[str]) -> None:
+        if keys:
+            self._call(lambda: self._client.delete(*keys))
+
+    def health(self) -> DependencyHealth:
+        try:
+            self._client.ping()
+        except redis.RedisError as error:
+            return DependencyHealth("cache", "degraded", f"redis at {self._url_for_humans} unreachable: {error}")
+        self._down_until = 0.0
+        return DependencyHealth("cache", "ok", f"redis at {self._url_for_humans}")
+
+    def _call(self, operation):
+        if self._clock() < self._down_until:
+            raise CacheUnavailable(f"redis at {self._url_for_humans} marked down; retrying later")
+        try:
+            return operation()
+        except redis.RedisError as error:
+            self._down_until = self._clock() + self._retry_after_s
+            log.warning("redis at %s unavailable (%s); serving uncached for %.0f s",
+                        self._url_for_humans, error, self._retry_after_s)
+            raise CacheUnavailable(str(error)) from error
+
+
+def _without_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = rest.split("@", 1)[1]
+    return f"{scheme}{sep}{rest}"

@@ -1,0 +1,138 @@
+"""Shared fixtures: a real redis-server and the app served by devhost over real HTTP."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+import uvicorn
+
+from blueprints import dependencies
+from devhost.http_host import FunctionAppAsgi
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check, timeout_s: float = 10.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:  # noqa: BLE001 - not up yet
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+class RedisServer:
+    """redis-server on a loopback port, no persistence; stop()/start() simulate an outage."""
+
+    def __init__(self, tmp: Path):
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed; run `bash scripts/setup.sh --test`")
+        self.binary, self.tmp, self.port = binary, tmp, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "no", "--dir", str(self.tmp)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: redis.Redis(port=self.port).ping(), what="redis-server")
+
+    def stop(self):
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, decode_responses=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_redis(redis_server):
+    """A running, empty redis-server (restarted if a test stopped it)."""
+    if redis_server.process is None:
+        redis_server.start()
+    redis_server.client().flushall()
+    return redis_server
+
+
+def reset_dependencies():
+    for built in (dependencies.settings, dependencies._cache, dependencies._classifier):
+        built.cache_clear()
+
+
+@pytest.fixture
+def app_settings(monkeypatch):
+    """Set the app's environment for one test; dependencies are rebuilt from it."""
+
+    def apply(**values: str):
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        reset_dependencies()
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    reset_dependencies()
+    yield apply
+    reset_dependencies()
+
+
+class ServedApp:
+    """uvicorn serving devhost's ASGI app on a loopback port, in a thread."""
+
+    def __init__(self):
+        self.port = free_port()
+        config = uvicorn.Config(FunctionAppAsgi(), host="127.0.0.1", port=self.port,
+                                log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        self.thread.start()
+        wait_until(lambda: self.server.started, what="devhost HTTP server")
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def served_app():
+    with ServedApp() as app:
+        yield app
+
+
+@pytest.fixture
+def api(served_app, app_settings):
+    """An HTTP client for the served app, with the embedded-default settings."""
+    with httpx.Client(base_url=served_app.base_url, timeout=10) as client:
+        yield client

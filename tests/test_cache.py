@@ -1,0 +1,85 @@
+"""The cache port: the in-process LRU and the Redis adapter against a real redis-server."""
+
+import pytest
+
+from services.cache import CacheUnavailable, MemoryCache, RedisCache
+from services.settings import Settings, SettingsError, build_cache
+from tests.conftest import free_port
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_memory_cache_round_trip_and_delete():
+    cache = MemoryCache()
+    cache.set_many({"a": "1", "b": "2"}, ttl_s=60)
+    assert cache.get_many(["a", "b", "c"]) == ["1", "2", None]
+    cache.delete(["a"])
+    assert cache.get_many(["a", "b"]) == [None, "2"]
+
+
+def test_memory_cache_expires_entries():
+    clock = FakeClock()
+    cache = MemoryCache(clock=clock)
+    cache.set_many({"a": "1"}, ttl_s=10)
+    clock.now += 9.9
+    assert cache.get_many(["a"]) == ["1"]
+    clock.now += 0.2
+    assert cache.get_many(["a"]) == [None]
+
+
+def test_memory_cache_evicts_least_recently_used():
+    cache = MemoryCache(max_items=2)
+    cache.set_many({"a": "1", "b": "2"}, ttl_s=60)
+    cache.get_many(["a"])  # a is now the most recent
+    cache.set_many({"c": "3"}, ttl_s=60)
+    assert cache.get_many(["a", "b", "c"]) == ["1", None, "3"]
+
+
+def test_redis_cache_round_trip_with_ttl(live_redis):
+    cache = RedisCache(live_redis.url)
+    cache.set_many({"k1": "0.25", "k2": "0.75"}, ttl_s=30)
+    assert cache.get_many(["k1", "k2", "k3"]) == ["0.25", "0.75", None]
+    assert 0 < live_redis.client().ttl("k1") <= 30
+    cache.delete(["k1"])
+    assert cache.get_many(["k1"]) == [None]
+    assert cache.health().status == "ok"
+
+
+def test_redis_cache_down_raises_cache_unavailable_then_short_circuits():
+    clock = FakeClock()
+    cache = RedisCache(f"redis://127.0.0.1:{free_port()}/0", retry_after_s=5, clock=clock)
+    with pytest.raises(CacheUnavailable):
+        cache.get_many(["k"])
+    with pytest.raises(CacheUnavailable, match="marked down"):
+        cache.set_many({"k": "v"}, ttl_s=1)
+    clock.now += 6
+    with pytest.raises(CacheUnavailable) as error:
+        cache.get_many(["k"])
+    assert "marked down" not in str(error.value)  # it tried the server again
+    assert cache.health().status == "degraded"
+
+
+def test_redis_health_hides_the_password():
+    cache = RedisCache(f"redis://:s3cret@127.0.0.1:{free_port()}/0")
+    assert "s3cret" not in cache.health().detail
+
+
+def test_settings_choose_the_adapter():
+    assert build_cache(Settings()).kind == "memory"
+    assert build_cache(Settings(redis_url="redis://127.0.0.1:1/0")).kind == "redis"
+
+
+def test_settings_from_env_and_their_errors():
+    settings = Settings.from_env({"REDIS_URL": " redis://x:1/0 ", "PREDICTION_CACHE_TTL_SECONDS": "60"})
+    assert settings.redis_url == "redis://x:1/0" and settings.prediction_cache_ttl_s == 60
+    assert Settings.from_env({}) == Settings()
+    with pytest.raises(SettingsError, match="PREDICTION_CACHE_TTL_SECONDS"):
+        Settings.from_env({"PREDICTION_CACHE_TTL_SECONDS": "soon"})
+    with pytest.raises(SettingsError, match="greater than 0"):
+        Settings.from_env({"MEMORY_CACHE_MAX_ITEMS": "0"})
