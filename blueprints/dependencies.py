@@ -13,8 +13,12 @@ from functools import lru_cache
 
 from models.oeq_ceq.classifier import Prediction, QuestionClassifier, prediction
 from models.oeq_ceq.text import normalize_text
+from models.transcriber import Transcriber, TranscriberSettings, get_transcriber
+from services.blobs import BlobStore
 from services.cache import Cache, CacheUnavailable
-from services.settings import Settings, build_cache
+from services.jobs import JobQueue
+from services.results import ResultsStore
+from services.settings import Settings, build_blobs, build_cache, build_jobs, build_results
 
 log = logging.getLogger(__name__)
 _build_lock = threading.Lock()
@@ -33,6 +37,50 @@ def _classifier() -> QuestionClassifier:
 @lru_cache(maxsize=1)
 def _cache() -> Cache:
     return build_cache(settings())
+
+
+@lru_cache(maxsize=1)
+def _blobs() -> BlobStore:
+    return build_blobs(settings())
+
+
+@lru_cache(maxsize=1)
+def _results() -> ResultsStore:
+    return build_results(settings())
+
+
+@lru_cache(maxsize=1)
+def _jobs() -> JobQueue:
+    return build_jobs(settings())
+
+
+def blobs() -> BlobStore:
+    with _build_lock:
+        return _blobs()
+
+
+def results() -> ResultsStore:
+    with _build_lock:
+        return _results()
+
+
+def jobs() -> JobQueue:
+    with _build_lock:
+        return _jobs()
+
+
+def transcriber() -> Transcriber:
+    s = settings()
+    return get_transcriber(TranscriberSettings(
+        model=s.whisper_model, device=s.whisper_device, compute_type=s.whisper_compute_type,
+        beam_size=s.whisper_beam_size,
+    ))
+
+
+def reset() -> None:
+    """Forget every built dependency (settings changed: tests, devhost)."""
+    for built in (settings, _classifier, _cache, _blobs, _results, _jobs):
+        built.cache_clear()
 
 
 def classifier() -> QuestionClassifier:

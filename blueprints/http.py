@@ -7,6 +7,7 @@ logged with its traceback and answered with a plain 500, never echoed.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 from typing import Any, Callable
@@ -45,27 +46,44 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 
 
 def endpoint(*methods: str) -> Callable:
-    """Wrap an HTTP function: method check, HttpError -> JSON error, no tracebacks out."""
+    """Wrap an HTTP function: method check, HttpError -> JSON error, no tracebacks out.
+
+    Works for sync and async handlers; extra bindings (a durable client) pass through.
+    """
     allowed = ", ".join(methods)
 
-    def decorate(handler: Callable[[func.HttpRequest], func.HttpResponse]):
+    def refusal(req: func.HttpRequest) -> func.HttpResponse | None:
+        if req.method.upper() in methods:
+            return None
+        return error_response(405, "method_not_allowed", f"{req.method} is not supported here; use {allowed}",
+                              {"Allow": allowed})
+
+    def failure(req: func.HttpRequest, error: Exception) -> func.HttpResponse:
+        if isinstance(error, HttpError):
+            return error_response(error.status, error.code, error.message, error.headers)
+        if isinstance(error, SettingsError):
+            log.error("bad setting: %s", error)
+            return error_response(500, "invalid_setting", str(error))
+        log.error("unhandled error in %s %s", req.method, req.url, exc_info=error)
+        return error_response(500, "internal_error", "the server failed to answer; the error was logged")
+
+    def decorate(handler: Callable):
+        if inspect.iscoroutinefunction(handler):
+            @functools.wraps(handler)
+            async def async_wrapper(req: func.HttpRequest, *args, **kwargs) -> func.HttpResponse:
+                try:
+                    return refusal(req) or await handler(req, *args, **kwargs)
+                except Exception as error:  # noqa: BLE001 - the last line of defence for the user
+                    return failure(req, error)
+
+            return async_wrapper
+
         @functools.wraps(handler)
-        def wrapper(req: func.HttpRequest) -> func.HttpResponse:
-            if req.method.upper() not in methods:
-                return error_response(
-                    405, "method_not_allowed", f"{req.method} is not supported here; use {allowed}",
-                    {"Allow": allowed},
-                )
+        def wrapper(req: func.HttpRequest, *args, **kwargs) -> func.HttpResponse:
             try:
-                return handler(req)
-            except HttpError as error:
-                return error_response(error.status, error.code, error.message, error.headers)
-            except SettingsError as error:
-                log.error("bad setting: %s", error)
-                return error_response(500, "invalid_setting", str(error))
-            except Exception:  # noqa: BLE001 - the last line of defence for the user
-                log.exception("unhandled error in %s %s", req.method, req.url)
-                return error_response(500, "internal_error", "the server failed to answer; the error was logged")
+                return refusal(req) or handler(req, *args, **kwargs)
+            except Exception as error:  # noqa: BLE001 - the last line of defence for the user
+                return failure(req, error)
 
         return wrapper
 

@@ -1,5 +1,6 @@
 """Run the function app without Azure Functions Core Tools.
 
+    python -m devhost analyze VIDEO [--out FILE] [--chunk-seconds N]
     python -m devhost classify [TEXT ...]     texts as arguments, or one per stdin line
     python -m devhost serve [--port 7071]     the app's HTTP functions on loopback
 """
@@ -21,6 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     classify.add_argument("texts", nargs="*", help="texts to classify (default: one per line on stdin)")
     classify.add_argument("--summary", action="store_true", help="also print a readable summary to stderr")
     classify.set_defaults(run=cli.classify)
+
+    analyze = commands.add_parser("analyze", help="analyse a classroom video end to end; VideoAnalysis JSON out")
+    analyze.add_argument("video", help="path to a video or audio file")
+    analyze.add_argument("--out", help="write the VideoAnalysis JSON here instead of stdout")
+    analyze.add_argument("--chunk-seconds", type=float, help="audio chunk length (default: CHUNK_SECONDS or 30)")
+    analyze.set_defaults(run=cli.analyze)
 
     serve = commands.add_parser("serve", help="serve the HTTP API on loopback")
     serve.add_argument("--host", default="127.0.0.1")

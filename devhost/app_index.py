@@ -30,6 +30,7 @@ class HttpFunction:
     literal_segments: int
     request_parameter: str
     handler: Callable
+    client_parameter: str | None = None  # a durable client binding, if the function has one
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         if self.methods and method.upper() not in self.methods:
@@ -77,10 +78,18 @@ def index_http_functions(functions) -> tuple[HttpFunction, ...]:
                 literal_segments=sum(1 for s in route.split("/") if "{" not in s),
                 request_parameter=trigger.name,
                 handler=function.get_user_function(),
+                client_parameter=durable_client_parameter(function),
             )
         )
     # Literal segments win over parameters, as in the host's routing.
     return tuple(sorted(found, key=lambda f: -f.literal_segments))
+
+
+def durable_client_parameter(function) -> str | None:
+    for binding in function.get_bindings():
+        if binding.get_dict_repr().get("type") == "durableClient":
+            return binding.name
+    return None
 
 
 def compile_route(template: str) -> re.Pattern:

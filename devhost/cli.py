@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
 import sys
 import time
+from pathlib import Path
 from typing import Iterable, Iterator
 
 BATCH = 1024
@@ -79,17 +81,44 @@ def serve(args) -> int:
 
     from devhost.app_index import http_functions, route_prefix
     from devhost.http_host import FunctionAppAsgi
+    from devhost.platform import LocalPlatform
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = FunctionAppAsgi()
+    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+    if _port_taken(args.host, args.port):
+        return fail(f"cannot serve on {args.host}:{args.port}: the port is in use")
+    try:
+        platform = LocalPlatform().start()
+    except Exception as error:  # noqa: BLE001 - one line for the user, the log has the rest
+        logging.getLogger("devhost").debug("platform start failed", exc_info=True)
+        return fail(f"cannot start the local platform: {error}")
     for function in http_functions():
         print(f"  {function.name}: /{route_prefix()}/{function.route}", file=sys.stderr)
     print(f"devhost: serving on http://{args.host}:{args.port}/{route_prefix()}/ (Ctrl+C stops)", file=sys.stderr)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
-    except OSError as error:
-        return fail(f"cannot serve on {args.host}:{args.port}: {error}")
+        uvicorn.run(FunctionAppAsgi(platform=platform), host=args.host, port=args.port, log_level="warning",
+                    access_log=False)
+    finally:
+        platform.stop()
     return 0
+
+
+def analyze(args) -> int:
+    from devhost.analyze import analyze_video
+
+    return analyze_video(Path(args.video), out=Path(args.out) if args.out else None,
+                         chunk_seconds=args.chunk_seconds)
+
+
+def _port_taken(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def _stdin_lines() -> Iterator[str]:

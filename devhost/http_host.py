@@ -20,11 +20,16 @@ from devhost.app_index import HttpFunction, http_functions
 
 log = logging.getLogger("devhost.http")
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit
+BLOB_UPLOAD_PREFIX = "devhost/blobs/"  # devhost's stand-in for Blob storage's SAS upload URLs
 
 
 class FunctionAppAsgi:
-    def __init__(self, functions: tuple[HttpFunction, ...] | None = None):
+    """``platform`` (a devhost.platform.LocalPlatform) supplies durable client bindings
+    and the blob upload endpoint; without it only plain HTTP functions are served."""
+
+    def __init__(self, functions: tuple[HttpFunction, ...] | None = None, platform=None):
         self.functions = http_functions() if functions is None else functions
+        self.platform = platform
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -33,17 +38,20 @@ class FunctionAppAsgi:
         if scope["type"] != "http":
             return
         path = scope["path"].strip("/")
+        if path.startswith(BLOB_UPLOAD_PREFIX) and self.platform is not None:
+            await send_response(send, await self.platform.receive_upload(scope, receive))
+            return
         for function in self.functions:
             route_params = function.match(scope["method"], path)
             if route_params is not None:
                 break
         else:
-            await _send(send, _error(404, "not_found", f"no function serves {scope['method']} /{path}"))
+            await send_response(send, error_response(404, "not_found", f"no function serves {scope['method']} /{path}"))
             return
 
         body = await _read_body(receive)
         if body is None:
-            await _send(send, _error(413, "payload_too_large", f"request body over {MAX_REQUEST_BYTES} bytes"))
+            await send_response(send, error_response(413, "payload_too_large", f"request body over {MAX_REQUEST_BYTES} bytes"))
             return
         request = func.HttpRequest(
             method=scope["method"],
@@ -53,22 +61,32 @@ class FunctionAppAsgi:
             route_params=route_params,
             body=body,
         )
-        await _send(send, await _invoke(function, request))
+        await send_response(send, await self._invoke(function, request))
+
+    async def _invoke(self, function: HttpFunction, request: func.HttpRequest) -> func.HttpResponse:
+        kwargs = {function.request_parameter: request}
+        if function.client_parameter:
+            if self.platform is None:
+                return error_response(503, "durable_unavailable", f"{function.name} needs the durable runtime; "
+                                                          "start devhost with it (python -m devhost serve)")
+            kwargs[function.client_parameter] = self.platform.client_binding
+        return await _call(function, kwargs, self.platform)
 
 
-async def _invoke(function: HttpFunction, request: func.HttpRequest) -> func.HttpResponse:
-    kwargs = {function.request_parameter: request}
+async def _call(function: HttpFunction, kwargs: dict, platform=None) -> func.HttpResponse:
     try:
-        if inspect.iscoroutinefunction(function.handler):
+        if function.client_parameter:
+            response = await asyncio.wrap_future(platform.submit(function.handler, kwargs))
+        elif inspect.iscoroutinefunction(function.handler):
             response = await function.handler(**kwargs)
         else:
             response = await asyncio.to_thread(function.handler, **kwargs)
     except Exception:  # the host answers 500 and logs; so do we
         log.exception("function %s raised", function.name)
-        return _error(500, "internal_error", f"function {function.name} failed; see the devhost log")
+        return error_response(500, "internal_error", f"function {function.name} failed; see the devhost log")
     if not isinstance(response, func.HttpResponse):
         log.error("function %s returned %r, not an HttpResponse", function.name, type(response))
-        return _error(500, "internal_error", f"function {function.name} returned no HTTP response")
+        return error_response(500, "internal_error", f"function {function.name} returned no HTTP response")
     return response
 
 
@@ -85,7 +103,7 @@ async def _read_body(receive) -> bytes | None:
             return b"".join(chunks)
 
 
-async def _send(send, response: func.HttpResponse) -> None:
+async def send_response(send, response: func.HttpResponse) -> None:
     body = response.get_body() or b""
     headers = {k.lower(): v for k, v in response.headers.items()}
     if "content-type" not in headers and response.mimetype:
@@ -118,7 +136,7 @@ def _url(scope) -> str:
     return f"{scope.get('scheme', 'http')}://{host}:{port}{scope['path']}" + (f"?{query}" if query else "")
 
 
-def _error(status: int, code: str, message: str) -> func.HttpResponse:
+def error_response(status: int, code: str, message: str) -> func.HttpResponse:
     return func.HttpResponse(
         json.dumps({"error": {"code": code, "message": message}}),
         status_code=status,

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The main job, from a fresh clone: set up, then classify a sample file of classroom
-# questions and print a readable summary (pass another file, one question per line, to classify it).
+# The main job, from a fresh clone: set up, then analyse the sample classroom video end
+# to end on the embedded defaults (blobs in a folder, results in SQLite, in-process
+# queue and worker) and print a readable summary. The VideoAnalysis JSON is written to
+# .devhost/sample_analysis.json. Pass another video to analyse it instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-input=${1:-samples/classroom_questions.txt}
-.venv/bin/python -m devhost classify --summary < "$input" > /dev/null
+video=${1:-samples/classroom_sample.mp4}
+mkdir -p .devhost
+.venv/bin/python -m devhost analyze "$video" --out .devhost/sample_analysis.json

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything this project needs, idempotently:
-#   bash scripts/setup.sh          Python 3.11+ virtualenv in .venv with requirements-dev.txt
-#   bash scripts/setup.sh --test   … plus the system tools the tests use (redis-server)
+#   bash scripts/setup.sh          Python 3.11+ virtualenv in .venv with requirements-dev.txt, and ffmpeg
+#   bash scripts/setup.sh --test   … plus the system tools the tests use (redis-server, espeak-ng)
 #   bash scripts/setup.sh --bench  … plus the load generator the benchmarks use (wrk)
 # System packages come from apt (Debian/Ubuntu; sudo when not root) or Homebrew.
 set -euo pipefail
@@ -44,16 +44,17 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 stamp=.venv/.requirements.sha256
-wanted=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+wanted=$(cat requirements.txt requirements-dev.txt gpu_worker/requirements.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   say "installing Python packages (requirements-dev.txt)"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
   echo "$wanted" > "$stamp"
 fi
 
+system_packages ffmpeg:ffmpeg ffprobe:ffmpeg
 for option in "$@"; do
   case "$option" in
-    --test) system_packages redis-server:redis-server ;;
+    --test) system_packages redis-server:redis-server espeak-ng:espeak-ng ;;
     --bench) system_packages wrk:wrk ;;
     *) say "unknown option $option"; exit 2 ;;
   esac

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping
 
+from services.blobs import BlobStore, FolderBlobStore
 from services.cache import Cache, MemoryCache, RedisCache
+from services.jobs import InProcessBus, JobQueue
+from services.results import ResultsStore, SqliteResultsStore
 
 
 class SettingsError(ValueError):
@@ -24,6 +28,20 @@ class Settings:
     prediction_cache_ttl_s: int = 7 * 24 * 3600
     memory_cache_max_items: int = 100_000
     redis_retry_after_s: float = 5.0
+    data_dir: str = ".devhost/data"
+    public_base_url: str = "http://127.0.0.1:7071"
+    upload_url_ttl_s: int = 3600
+    whisper_model: str = "tiny.en"
+    whisper_device: str = "auto"
+    whisper_compute_type: str = "auto"
+    whisper_beam_size: int = 5
+    chunk_seconds: float = 30.0
+    chunk_overlap_seconds: float = 2.0
+    chunk_timeout_s: float = 600.0
+    chunk_max_dispatches: int = 3
+    max_video_seconds: float = 3 * 3600.0
+    job_lock_seconds: float = 300.0
+    job_max_delivery_count: int = 3
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -33,7 +51,25 @@ class Settings:
             prediction_cache_ttl_s=_number(env, "PREDICTION_CACHE_TTL_SECONDS", cls.prediction_cache_ttl_s, int),
             memory_cache_max_items=_number(env, "MEMORY_CACHE_MAX_ITEMS", cls.memory_cache_max_items, int),
             redis_retry_after_s=_number(env, "REDIS_RETRY_AFTER_SECONDS", cls.redis_retry_after_s, float),
+            data_dir=_text(env, "DATA_DIR") or cls.data_dir,
+            public_base_url=_text(env, "PUBLIC_BASE_URL") or cls.public_base_url,
+            upload_url_ttl_s=_number(env, "UPLOAD_URL_TTL_SECONDS", cls.upload_url_ttl_s, int),
+            whisper_model=_text(env, "WHISPER_MODEL") or cls.whisper_model,
+            whisper_device=_choice(env, "WHISPER_DEVICE", cls.whisper_device, ("auto", "cpu", "cuda")),
+            whisper_compute_type=_text(env, "WHISPER_COMPUTE_TYPE") or cls.whisper_compute_type,
+            whisper_beam_size=_number(env, "WHISPER_BEAM_SIZE", cls.whisper_beam_size, int),
+            chunk_seconds=_number(env, "CHUNK_SECONDS", cls.chunk_seconds, float),
+            chunk_overlap_seconds=_number(env, "CHUNK_OVERLAP_SECONDS", cls.chunk_overlap_seconds, float),
+            chunk_timeout_s=_number(env, "CHUNK_TIMEOUT_SECONDS", cls.chunk_timeout_s, float),
+            chunk_max_dispatches=_number(env, "CHUNK_MAX_DISPATCHES", cls.chunk_max_dispatches, int),
+            max_video_seconds=_number(env, "MAX_VIDEO_SECONDS", cls.max_video_seconds, float),
+            job_lock_seconds=_number(env, "JOB_LOCK_SECONDS", cls.job_lock_seconds, float),
+            job_max_delivery_count=_number(env, "JOB_MAX_DELIVERY_COUNT", cls.job_max_delivery_count, int),
         )
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser().resolve()
 
 
 def build_cache(settings: Settings) -> Cache:
@@ -41,6 +77,28 @@ def build_cache(settings: Settings) -> Cache:
     if settings.redis_url:
         return RedisCache(settings.redis_url, retry_after_s=settings.redis_retry_after_s)
     return MemoryCache(max_items=settings.memory_cache_max_items)
+
+
+def build_blobs(settings: Settings) -> BlobStore:
+    """A folder under DATA_DIR (the Azure Blob adapter comes with the adapters issue)."""
+    return FolderBlobStore(settings.data_path / "blobs", upload_base_url=settings.public_base_url)
+
+
+def build_results(settings: Settings) -> ResultsStore:
+    """SQLite under DATA_DIR (the Cosmos DB adapter comes with the adapters issue)."""
+    return SqliteResultsStore(settings.data_path / "results.sqlite3")
+
+
+def build_jobs(settings: Settings) -> JobQueue:
+    """In-process queues (the Service Bus adapter comes with the adapters issue)."""
+    return InProcessBus(lock_duration_s=settings.job_lock_seconds, max_delivery_count=settings.job_max_delivery_count)
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = (_text(env, name) or default).lower()
+    if value not in allowed:
+        raise SettingsError(f"setting {name}={value!r} must be one of {', '.join(allowed)}")
+    return value
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:

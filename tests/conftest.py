@@ -85,8 +85,7 @@ def live_redis(redis_server):
 
 
 def reset_dependencies():
-    for built in (dependencies.settings, dependencies._cache, dependencies._classifier):
-        built.cache_clear()
+    dependencies.reset()
 
 
 @pytest.fixture

@@ -1,0 +1,234 @@
+"""The function app's non-HTTP side, run in this process the way the Functions
+host would run it: the Durable runtime (devhost.durable) with its client API on
+loopback, blob triggers fired when a blob lands through devhost, Service Bus
+triggers fed from the job queue, and the transcription worker in a thread.
+
+Nothing here knows the pipeline: functions are found by their trigger types in
+``function_app.app`` and called with the bindings they declare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import json
+import logging
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+from urllib.parse import parse_qs, unquote
+
+import azure.functions as func
+import uvicorn
+from azure.durable_functions.models.utils import http_utils
+from azure.functions.blob import InputStream
+from azure.functions.servicebus import ServiceBusMessage
+
+from blueprints import dependencies
+from devhost.app_index import durable_client_parameter, registered_functions
+from devhost.durable import LocalDurableRuntime
+from devhost.durable_api import durable_api_app
+from devhost.http_host import BLOB_UPLOAD_PREFIX, error_response
+from gpu_worker.worker import Worker
+from services.jobs import DEAD_LETTER_SUFFIX, Received
+
+log = logging.getLogger("devhost.platform")
+MAX_UPLOAD_BYTES = 8 * 1024**3
+
+
+@dataclass(frozen=True)
+class TriggeredFunction:
+    name: str
+    trigger_parameter: str
+    source: str  # blob path pattern ("videos/{name}") or queue name
+    client_parameter: str | None
+    handler: Callable
+
+
+def functions_triggered_by(functions, trigger_type: str, source_key: str) -> list[TriggeredFunction]:
+    found = []
+    for function in functions:
+        trigger = function.get_trigger()
+        if trigger is None or trigger.get_binding_name() != trigger_type:
+            continue
+        found.append(TriggeredFunction(
+            name=function.get_function_name(),
+            trigger_parameter=trigger.name,
+            source=trigger.get_dict_repr()[source_key],
+            client_parameter=durable_client_parameter(function),
+            handler=function.get_user_function(),
+        ))
+    return found
+
+
+class LocalPlatform:
+    def __init__(self, functions=None, run_worker: bool = True, poll_s: float = 0.2):
+        self.functions = registered_functions() if functions is None else functions
+        self.runtime = LocalDurableRuntime(self.functions)
+        self.blob_triggers = functions_triggered_by(self.functions, "blobTrigger", "path")
+        self.queue_triggers = functions_triggered_by(self.functions, "serviceBusTrigger", "queueName")
+        self.jobs = dependencies.jobs()
+        self.blobs = dependencies.blobs()
+        self.worker = Worker(self.jobs, self.blobs, dependencies.transcriber,
+                             max_attempts=dependencies.settings().job_max_delivery_count) if run_worker else None
+        self.poll_s = poll_s
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._api: uvicorn.Server | None = None
+        self.client_binding = ""
+        # The SDK's durable client keeps one aiohttp session per process, bound to the
+        # event loop that made it: every function with a client binding runs on this loop.
+        self._loop = asyncio.new_event_loop()
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> "LocalPlatform":
+        self._spawn("functions-loop", self._loop.run_forever)
+        port = _free_port()
+        self._api = uvicorn.Server(uvicorn.Config(durable_api_app(self.runtime), host="127.0.0.1", port=port,
+                                                  log_level="warning", access_log=False))
+        self._spawn("durable-api", self._api.run)
+        deadline = time.monotonic() + 10
+        while not self._api.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("devhost: the local Durable API did not start")
+            time.sleep(0.02)
+        self.client_binding = self.runtime.client_binding(f"http://127.0.0.1:{port}")
+        for trigger in self.queue_triggers:
+            self._spawn(f"bus-{trigger.name}", lambda t=trigger: self._pump(t))
+        if self.worker:
+            self._spawn("worker", lambda: self.worker.run(poll_s=self.poll_s))
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.worker:
+            self.worker.stop.set()
+        if self._api:
+            self._api.should_exit = True
+        if self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(http_utils._close_session(), self._loop).result(timeout=10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self.runtime.close()
+
+    def __enter__(self) -> "LocalPlatform":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _spawn(self, name: str, target: Callable) -> None:
+        thread = threading.Thread(target=target, name=f"devhost-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # --- blob triggers ------------------------------------------------------------------
+
+    def blob_created(self, container: str, path: str) -> None:
+        """What Event Grid + the blob trigger do when a blob lands: call each matching function."""
+        for trigger in self.blob_triggers:
+            if trigger.source.split("/", 1)[0] != container:
+                continue
+            # The host would stream the blob's bytes too; the app reads only its name, and
+            # holding a whole video in memory to pass it along would help no one.
+            stream = InputStream(name=f"{container}/{path}", length=0, uri=f"devhost://{container}/{path}", data=b"")
+            self.invoke(trigger, {trigger.trigger_parameter: stream})
+
+    async def receive_upload(self, scope, receive) -> func.HttpResponse:
+        """PUT {BLOB_UPLOAD_PREFIX}{container}/{path}?se=…&sig=… — a SAS-style upload."""
+        if scope["method"] != "PUT":
+            return error_response(405, "method_not_allowed", "upload with PUT")
+        container, _, path = unquote(scope["path"].strip("/")[len(BLOB_UPLOAD_PREFIX):]).partition("/")
+        query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
+        if not self.blobs.check_upload(container, path, query.get("se"), query.get("sig")):
+            return error_response(403, "invalid_signature", "the upload URL is invalid or has expired")
+        size = await self._store_upload(container, path, receive)
+        if size is None:
+            return error_response(413, "payload_too_large", f"uploads are limited to {MAX_UPLOAD_BYTES} bytes")
+        threading.Thread(target=self.blob_created, args=(container, path), daemon=True).start()
+        return func.HttpResponse(status_code=201, headers={"x-ms-request-server-encrypted": "false"})
+
+    async def _store_upload(self, container: str, path: str, receive) -> int | None:
+        with tempfile.NamedTemporaryFile(prefix="upload-", delete=True) as spool:
+            size = 0
+            while True:
+                message = await receive()
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > MAX_UPLOAD_BYTES:
+                    return None
+                spool.write(chunk)
+                if not message.get("more_body"):
+                    break
+            spool.flush()
+            await asyncio.to_thread(self.blobs.put_file, container, path, Path(spool.name))
+        return size
+
+    # --- Service Bus triggers -------------------------------------------------------------
+
+    def _pump(self, trigger: TriggeredFunction) -> None:
+        """Deliver the queue's messages to its function: complete on success, abandon on error."""
+        while not self._stop.is_set():
+            message = self.jobs.receive(trigger.source, max_wait_s=self.poll_s)
+            if message is None:
+                continue
+            try:
+                self.invoke(trigger, {trigger.trigger_parameter: service_bus_message(message)})
+            except Exception:  # noqa: BLE001 - the host logs, abandons and redelivers
+                log.exception("%s failed on message %s", trigger.name, message.message_id)
+                self.jobs.abandon(message)
+            else:
+                self.jobs.complete(message)
+
+    # --- calling functions ------------------------------------------------------------------
+
+    def invoke(self, trigger: TriggeredFunction, arguments: dict):
+        """Call a triggered function from any thread, as the host would, and wait for it."""
+        if trigger.client_parameter:
+            arguments = {**arguments, trigger.client_parameter: self.client_binding}
+        return self.submit(trigger.handler, arguments).result()
+
+    def submit(self, handler: Callable, arguments: dict) -> concurrent.futures.Future:
+        """Run ``handler(**arguments)`` on the functions loop (sync handlers on a worker thread)."""
+        async def call():
+            if inspect.iscoroutinefunction(handler):
+                return await handler(**arguments)
+            result = await asyncio.to_thread(handler, **arguments)
+            return await result if inspect.isawaitable(result) else result
+
+        return asyncio.run_coroutine_threadsafe(call(), self._loop)
+
+
+def service_bus_message(message: Received) -> ServiceBusMessage:
+    """The azure.functions message the Python worker would build from this delivery."""
+    properties = message.properties
+    now = datetime.now(timezone.utc)
+    return ServiceBusMessage(
+        body=json.dumps(message.body).encode(),
+        message_id=message.message_id,
+        content_type="application/json",
+        delivery_count=message.delivery_count,
+        lock_token=message.lock_token,
+        enqueued_time_utc=datetime.fromtimestamp(message.enqueued_at or time.time(), tz=timezone.utc),
+        locked_until=now + timedelta(minutes=1),
+        dead_letter_reason=properties.get("DeadLetterReason"),
+        dead_letter_error_description=properties.get("DeadLetterErrorDescription"),
+        dead_letter_source=message.queue.removesuffix(DEAD_LETTER_SUFFIX) if message.queue.endswith(
+            DEAD_LETTER_SUFFIX) else None,
+        application_properties={},
+        user_properties={},
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,1 @@
+"""The transcription worker: Service Bus jobs in, faster-whisper, results out."""

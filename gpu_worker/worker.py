@@ -1,0 +1,156 @@
+"""Receive transcription jobs, transcribe the chunk, send the result, settle the job.
+
+Settlement follows Service Bus practice:
+- complete once the result is sent;
+- dead-letter a poison job at once (a malformed body, audio that is missing or
+  that no decoder can read): retrying cannot help, and the orchestrator hears of
+  the dead letter and fails or re-dispatches the chunk;
+- abandon on anything else (a transient failure) so it is redelivered, until the
+  job has been tried ``max_attempts`` times, then dead-letter it with the last error.
+
+The same ``Worker`` runs in-process for the embedded default and in the GPU
+container (``python -m gpu_worker``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from models.transcriber import Transcriber
+from pipeline.records import ChunkTranscript
+from services.blobs import CHUNKS, BlobNotFound, BlobStore
+from services.jobs import JOBS_QUEUE, RESULTS_QUEUE, JobQueue, LockLost, Received
+
+log = logging.getLogger("gpu_worker")
+
+
+class PoisonJob(ValueError):
+    """The job can never succeed; the message says why."""
+
+
+@dataclass(frozen=True)
+class TranscriptionJob:
+    job_id: str
+    instance_id: str
+    tenant_id: str
+    video_id: str
+    index: int
+    attempt: int
+    audio_blob: str  # in the chunks container
+    transcript_blob: str  # where the worker writes the ChunkTranscript JSON
+
+    @classmethod
+    def from_body(cls, body) -> "TranscriptionJob":
+        if not isinstance(body, dict):
+            raise PoisonJob(f"job body is {type(body).__name__}, not a JSON object")
+        missing = [name for name in cls.__dataclass_fields__ if name not in body]
+        if missing:
+            raise PoisonJob(f"job is missing {', '.join(missing)}")
+        if not isinstance(body["index"], int) or not isinstance(body["attempt"], int):
+            raise PoisonJob("job index and attempt must be integers")
+        return cls(**{name: body[name] for name in cls.__dataclass_fields__})
+
+    def to_body(self) -> dict:
+        return asdict(self)
+
+
+def result_message(job: TranscriptionJob, ok: bool, **details) -> dict:
+    """What the results queue carries (and what a dead letter is turned into)."""
+    return {"job_id": job.job_id, "instance_id": job.instance_id, "tenant_id": job.tenant_id,
+            "video_id": job.video_id, "index": job.index, "attempt": job.attempt, "ok": ok, **details}
+
+
+class Worker:
+    def __init__(self, jobs: JobQueue, blobs: BlobStore, transcriber: Callable[[], Transcriber],
+                 max_attempts: int = 3):
+        self.jobs, self.blobs = jobs, blobs
+        self._transcriber = transcriber  # a factory: the model loads on the first job, not at start
+        self.max_attempts = max_attempts
+        self.stop = threading.Event()
+        self.handled = 0
+
+    def run(self, poll_s: float = 1.0) -> None:
+        """Receive and handle jobs until ``stop`` is set; the current job always finishes."""
+        log.info("worker receiving from %s", JOBS_QUEUE)
+        while not self.stop.is_set():
+            message = self.jobs.receive(JOBS_QUEUE, max_wait_s=poll_s)
+            if message is not None:
+                self.handle(message)
+        log.info("worker stopped after %d jobs", self.handled)
+
+    def handle(self, message: Received) -> None:
+        try:
+            job = TranscriptionJob.from_body(message.body)
+        except PoisonJob as error:
+            log.error("dead-lettering malformed job %s: %s", message.message_id, error)
+            self._settle(self.jobs.dead_letter, message, "InvalidJob", str(error))
+            return
+        try:
+            transcript = self._transcribe(job)
+        except PoisonJob as error:
+            log.error("dead-lettering job %s: %s", job.job_id, error)
+            self._settle(self.jobs.dead_letter, message, "PoisonJob", str(error))
+            return
+        except Exception as error:  # noqa: BLE001 - transient until proven otherwise
+            if message.delivery_count >= self.max_attempts:
+                log.error("job %s failed %d times, dead-lettering: %s", job.job_id, message.delivery_count, error)
+                self._settle(self.jobs.dead_letter, message, "MaxAttemptsExceeded", f"{type(error).__name__}: {error}")
+            else:
+                log.warning("job %s failed (attempt %d), abandoning for redelivery: %s",
+                            job.job_id, message.delivery_count, error)
+                self._settle(self.jobs.abandon, message)
+            return
+        self.blobs.put_bytes(CHUNKS, job.transcript_blob, json.dumps(transcript.to_dict()).encode())
+        self.jobs.send(
+            RESULTS_QUEUE,
+            result_message(job, True, transcript_blob=job.transcript_blob, transcribe_s=transcript.transcribe_s,
+                           model=transcript.model, words=len(transcript.words)),
+            message_id=f"{job.job_id}:result",
+        )
+        self._settle(self.jobs.complete, message)
+        self.handled += 1
+
+    def _transcribe(self, job: TranscriptionJob) -> ChunkTranscript:
+        with tempfile.TemporaryDirectory(prefix="chunk-") as folder:
+            audio = Path(folder) / "chunk.wav"
+            try:
+                self.blobs.download_to(CHUNKS, job.audio_blob, audio)
+            except BlobNotFound:
+                raise PoisonJob(f"chunk audio {job.audio_blob} does not exist") from None
+            started = time.perf_counter()
+            try:
+                transcript = self._transcriber().transcribe(audio)
+            except Exception as error:
+                if _is_undecodable(error):
+                    raise PoisonJob(f"chunk audio {job.audio_blob} cannot be decoded: {error}") from None
+                raise
+        return ChunkTranscript(
+            index=job.index,
+            language=transcript.language,
+            words=tuple(transcript.words),
+            segments=transcript.segments,
+            transcribe_s=round(time.perf_counter() - started, 3),
+            model=transcript.model,
+        )
+
+    def _settle(self, settle, message: Received, *args) -> None:
+        try:
+            settle(message, *args)
+        except LockLost as error:
+            # Another delivery owns it now; Service Bus will redeliver or already has.
+            log.warning("could not settle %s: %s", message.message_id, error)
+
+
+def _is_undecodable(error: Exception) -> bool:
+    try:
+        import av
+    except ImportError:  # pragma: no cover - faster-whisper depends on PyAV
+        return False
+    return isinstance(error, (av.error.InvalidDataError, av.error.EOFError)) or "Invalid data" in str(error)

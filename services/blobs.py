@@ -1,0 +1,167 @@
+"""The blob port: videos, audio chunks and chunk transcripts.
+
+``FolderBlobStore`` is the embedded default (a folder per container on disk);
+the Azure Blob adapter arrives with the adapters issue and honours the same
+contract. Paths are ``{tenant}/...`` inside a container, as DESIGN.md lays out.
+Writes are atomic (temp file + rename): a reader never sees half a blob.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import BinaryIO, Protocol
+from urllib.parse import quote
+
+from services.cache import DependencyHealth
+
+VIDEOS = "videos"
+CHUNKS = "chunks"
+
+
+class BlobNotFound(FileNotFoundError):
+    pass
+
+
+class BlobStore(Protocol):
+    kind: str
+
+    def put_bytes(self, container: str, path: str, data: bytes) -> None: ...
+
+    def put_stream(self, container: str, path: str, stream: BinaryIO) -> int: ...
+
+    def get_bytes(self, container: str, path: str) -> bytes: ...
+
+    def download_to(self, container: str, path: str, local_path: Path) -> None: ...
+
+    def readable_url(self, container: str, path: str) -> str: ...
+
+    def upload_url(self, container: str, path: str, expires_at: float) -> str: ...
+
+    def exists(self, container: str, path: str) -> bool: ...
+
+    def list(self, container: str, prefix: str = "") -> list[str]: ...
+
+    def delete(self, container: str, path: str) -> bool: ...
+
+    def delete_prefix(self, container: str, prefix: str) -> int: ...
+
+    def health(self) -> DependencyHealth: ...
+
+
+class FolderBlobStore:
+    kind = "folder"
+
+    def __init__(self, root: Path, upload_base_url: str = "http://127.0.0.1:7071", signing_key: bytes | None = None):
+        self.root = Path(root)
+        self.upload_base_url = upload_base_url.rstrip("/")
+        self._key = signing_key or secrets.token_bytes(32)
+
+    def _file(self, container: str, path: str) -> Path:
+        base = (self.root / container).resolve()
+        target = (base / path).resolve()
+        if base != target and base not in target.parents:
+            raise ValueError(f"blob path {path!r} escapes its container")
+        return target
+
+    def put_bytes(self, container: str, path: str, data: bytes) -> None:
+        self._write(container, path, lambda handle: handle.write(data))
+
+    def put_stream(self, container: str, path: str, stream: BinaryIO) -> int:
+        written = 0
+
+        def copy(handle):
+            nonlocal written
+            while chunk := stream.read(1 << 20):
+                handle.write(chunk)
+                written += len(chunk)
+
+        self._write(container, path, copy)
+        return written
+
+    def put_file(self, container: str, path: str, local_path: Path) -> None:
+        with open(local_path, "rb") as source:
+            self.put_stream(container, path, source)
+
+    def _write(self, container: str, path: str, fill) -> None:
+        target = self._file(container, path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                fill(handle)
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+    def get_bytes(self, container: str, path: str) -> bytes:
+        try:
+            return self._file(container, path).read_bytes()
+        except FileNotFoundError:
+            raise BlobNotFound(f"{container}/{path}") from None
+
+    def download_to(self, container: str, path: str, local_path: Path) -> None:
+        source = self._file(container, path)
+        if not source.is_file():
+            raise BlobNotFound(f"{container}/{path}")
+        shutil.copyfile(source, local_path)
+
+    def readable_url(self, container: str, path: str) -> str:
+        """What ffmpeg reads: here a local path (in Azure, a short-lived SAS URL)."""
+        source = self._file(container, path)
+        if not source.is_file():
+            raise BlobNotFound(f"{container}/{path}")
+        return str(source)
+
+    def upload_url(self, container: str, path: str, expires_at: float) -> str:
+        expires = int(expires_at)
+        signature = self._signature(container, path, expires)
+        return f"{self.upload_base_url}/devhost/blobs/{container}/{quote(path)}?se={expires}&sig={signature}"
+
+    def check_upload(self, container: str, path: str, expires: str, signature: str) -> bool:
+        """The devhost upload endpoint's check of an ``upload_url`` (SAS-like)."""
+        try:
+            expires_at = int(expires)
+        except (TypeError, ValueError):
+            return False
+        expected = self._signature(container, path, expires_at)
+        return expires_at >= time.time() and hmac.compare_digest(expected, signature or "")
+
+    def _signature(self, container: str, path: str, expires: int) -> str:
+        message = f"{container}\n{path}\n{expires}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
+
+    def exists(self, container: str, path: str) -> bool:
+        return self._file(container, path).is_file()
+
+    def list(self, container: str, prefix: str = "") -> list[str]:
+        base = self.root / container
+        if not base.is_dir():
+            return []
+        found = (p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file())
+        return sorted(p for p in found if p.startswith(prefix) and not Path(p).name.startswith(".upload-"))
+
+    def delete(self, container: str, path: str) -> bool:
+        try:
+            self._file(container, path).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def delete_prefix(self, container: str, prefix: str) -> int:
+        removed = sum(self.delete(container, p) for p in self.list(container, prefix))
+        folder = self._file(container, prefix) if prefix else None
+        if folder is not None and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+        return removed
+
+    def health(self) -> DependencyHealth:
+        writable = os.access(self.root if self.root.exists() else self.root.parent, os.W_OK)
+        return DependencyHealth("blobs", "ok" if writable else "down", f"folder {self.root}")
