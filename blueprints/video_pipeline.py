@@ -133,8 +133,8 @@ def collect_transcripts(context: df.DurableOrchestrationContext, job: PipelineIn
                         indexes: list[int]):
     """Dispatch every chunk, then gather "chunk-{i}" events raced against a deadline.
 
-    A failed chunk (the worker dead-lettered it) is re-dispatched at once; when the
-    deadline passes, every missing chunk is re-dispatched; either way at most
+    A failed chunk (the worker dead-lettered it) is re-dispatched at once; when no
+    result has arrived for ``chunk_timeout_s``, every missing chunk is re-dispatched; at most
     ``chunk_max_dispatches`` times, then the video fails with the reason.
     Returns {index: result} or the failure reason.
     """
@@ -165,6 +165,10 @@ def collect_transcripts(context: df.DurableOrchestrationContext, job: PipelineIn
         if result.get("ok"):
             done[index] = result
             del waits[index]
+            # The deadline measures silence, not the whole job: a long video's backlog
+            # keeps workers busy for longer than chunk_timeout_s, but never silent.
+            deadline.cancel()
+            deadline = context.create_timer(context.current_utc_datetime + timedelta(seconds=job.chunk_timeout_s))
         elif result.get("attempt", 0) < attempts[index]:
             waits[index] = context.wait_for_external_event(f"chunk-{index}")  # stale failure of an older attempt
         elif attempts[index] < job.chunk_max_dispatches:

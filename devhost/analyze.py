@@ -9,6 +9,7 @@ stderr; a video the pipeline rejects ends with one line saying why and exit 1.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -33,9 +34,10 @@ def analyze_video(video: Path, out: Path | None = None, chunk_seconds: float | N
         os.environ["CHUNK_SECONDS"] = str(chunk_seconds)
         dependencies.reset()
     try:
-        dependencies.settings()
+        settings = dependencies.settings()
     except SettingsError as error:
         return _fail(str(error), 2)
+    log_file = _log_to_file(settings.data_path / "devhost.log")
 
     from devhost.platform import LocalPlatform  # starts nothing until used
 
@@ -50,7 +52,7 @@ def analyze_video(video: Path, out: Path | None = None, chunk_seconds: float | N
         status = _follow(platform, instance_id_for(TENANT, video_id))
 
     if status.runtime_status != "Completed":
-        return _fail(f"the pipeline stopped ({status.runtime_status}): {status.output}", 1)
+        return _fail(f"the pipeline stopped ({status.runtime_status}): {status.output} (log: {log_file})", 1)
     if status.output.get("status") != "completed":
         return _fail(f"{video.name}: {status.output.get('reason', 'analysis failed')}", 1)
     analysis = dependencies.results().get_analysis(TENANT, video_id)
@@ -62,6 +64,17 @@ def analyze_video(video: Path, out: Path | None = None, chunk_seconds: float | N
         print(text)
     print(_readable_summary(analysis), file=sys.stderr)
     return 0
+
+
+def _log_to_file(path: Path) -> Path:
+    """Logs go to a file: stderr is for progress and the one line that matters."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
 
 
 def _follow(platform, instance_id: str, poll_s: float = 0.2):

@@ -68,15 +68,17 @@ def functions_triggered_by(functions, trigger_type: str, source_key: str) -> lis
 
 
 class LocalPlatform:
-    def __init__(self, functions=None, run_worker: bool = True, poll_s: float = 0.2):
+    def __init__(self, functions=None, run_worker: bool = True, worker: Worker | None = None, poll_s: float = 0.2):
         self.functions = registered_functions() if functions is None else functions
         self.runtime = LocalDurableRuntime(self.functions)
         self.blob_triggers = functions_triggered_by(self.functions, "blobTrigger", "path")
         self.queue_triggers = functions_triggered_by(self.functions, "serviceBusTrigger", "queueName")
         self.jobs = dependencies.jobs()
         self.blobs = dependencies.blobs()
-        self.worker = Worker(self.jobs, self.blobs, dependencies.transcriber,
-                             max_attempts=dependencies.settings().job_max_delivery_count) if run_worker else None
+        if worker is None and run_worker:
+            worker = Worker(self.jobs, self.blobs, dependencies.transcriber,
+                            max_attempts=dependencies.settings().job_max_delivery_count)
+        self.worker = worker
         self.poll_s = poll_s
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

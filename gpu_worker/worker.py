@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from models.transcriber import Transcriber
+from models.transcriber import AudioUnreadable, Transcriber
 from pipeline.records import ChunkTranscript
 from services.blobs import CHUNKS, BlobNotFound, BlobStore
 from services.jobs import JOBS_QUEUE, RESULTS_QUEUE, JobQueue, LockLost, Received
@@ -86,6 +86,7 @@ class Worker:
         log.info("worker stopped after %d jobs", self.handled)
 
     def handle(self, message: Received) -> None:
+        """Process one delivery and settle it; never raises (the loop must live on)."""
         try:
             job = TranscriptionJob.from_body(message.body)
         except PoisonJob as error:
@@ -94,28 +95,30 @@ class Worker:
             return
         try:
             transcript = self._transcribe(job)
+            self.blobs.put_bytes(CHUNKS, job.transcript_blob, json.dumps(transcript.to_dict()).encode())
+            self.jobs.send(
+                RESULTS_QUEUE,
+                result_message(job, True, transcript_blob=job.transcript_blob, transcribe_s=transcript.transcribe_s,
+                               model=transcript.model, words=len(transcript.words)),
+                message_id=f"{job.job_id}:result",
+            )
         except PoisonJob as error:
             log.error("dead-lettering job %s: %s", job.job_id, error)
             self._settle(self.jobs.dead_letter, message, "PoisonJob", str(error))
-            return
         except Exception as error:  # noqa: BLE001 - transient until proven otherwise
-            if message.delivery_count >= self.max_attempts:
-                log.error("job %s failed %d times, dead-lettering: %s", job.job_id, message.delivery_count, error)
-                self._settle(self.jobs.dead_letter, message, "MaxAttemptsExceeded", f"{type(error).__name__}: {error}")
-            else:
-                log.warning("job %s failed (attempt %d), abandoning for redelivery: %s",
-                            job.job_id, message.delivery_count, error)
-                self._settle(self.jobs.abandon, message)
-            return
-        self.blobs.put_bytes(CHUNKS, job.transcript_blob, json.dumps(transcript.to_dict()).encode())
-        self.jobs.send(
-            RESULTS_QUEUE,
-            result_message(job, True, transcript_blob=job.transcript_blob, transcribe_s=transcript.transcribe_s,
-                           model=transcript.model, words=len(transcript.words)),
-            message_id=f"{job.job_id}:result",
-        )
-        self._settle(self.jobs.complete, message)
-        self.handled += 1
+            self._retry_or_give_up(message, job, error)
+        else:
+            self._settle(self.jobs.complete, message)
+            self.handled += 1
+
+    def _retry_or_give_up(self, message: Received, job: TranscriptionJob, error: Exception) -> None:
+        if message.delivery_count >= self.max_attempts:
+            log.error("job %s failed %d times, dead-lettering: %s", job.job_id, message.delivery_count, error)
+            self._settle(self.jobs.dead_letter, message, "MaxAttemptsExceeded", f"{type(error).__name__}: {error}")
+        else:
+            log.warning("job %s failed (attempt %d), abandoning for redelivery: %s",
+                        job.job_id, message.delivery_count, error)
+            self._settle(self.jobs.abandon, message)
 
     def _transcribe(self, job: TranscriptionJob) -> ChunkTranscript:
         with tempfile.TemporaryDirectory(prefix="chunk-") as folder:
@@ -124,13 +127,13 @@ class Worker:
                 self.blobs.download_to(CHUNKS, job.audio_blob, audio)
             except BlobNotFound:
                 raise PoisonJob(f"chunk audio {job.audio_blob} does not exist") from None
+            except ValueError as error:  # a path that escapes the container
+                raise PoisonJob(f"chunk audio {job.audio_blob!r} is not a valid blob path: {error}") from None
             started = time.perf_counter()
             try:
                 transcript = self._transcriber().transcribe(audio)
-            except Exception as error:
-                if _is_undecodable(error):
-                    raise PoisonJob(f"chunk audio {job.audio_blob} cannot be decoded: {error}") from None
-                raise
+            except AudioUnreadable as error:
+                raise PoisonJob(f"chunk audio {job.audio_blob} cannot be decoded: {error}") from None
         return ChunkTranscript(
             index=job.index,
             language=transcript.language,
@@ -146,11 +149,3 @@ class Worker:
         except LockLost as error:
             # Another delivery owns it now; Service Bus will redeliver or already has.
             log.warning("could not settle %s: %s", message.message_id, error)
-
-
-def _is_undecodable(error: Exception) -> bool:
-    try:
-        import av
-    except ImportError:  # pragma: no cover - faster-whisper depends on PyAV
-        return False
-    return isinstance(error, (av.error.InvalidDataError, av.error.EOFError)) or "Invalid data" in str(error)

@@ -30,6 +30,10 @@ class TranscriberSettings:
     cpu_threads: int = 0  # 0: CTranslate2's default
 
 
+class AudioUnreadable(ValueError):
+    """The audio cannot be decoded (no audio stream, garbage bytes); retrying cannot help."""
+
+
 class TranscriberUnavailable(RuntimeError):
     """The Whisper model cannot be found or loaded; the message says which and why."""
 
@@ -82,7 +86,10 @@ class Transcriber:
         from faster_whisper import decode_audio
 
         started = time.perf_counter()
-        samples = decode_audio(str(audio), sampling_rate=SAMPLE_RATE)
+        try:
+            samples = decode_audio(str(audio), sampling_rate=SAMPLE_RATE)
+        except Exception as error:  # noqa: BLE001 - PyAV raises many types; all mean "unreadable"
+            raise AudioUnreadable(f"{type(error).__name__}: {error}") from error
         with self._lock:
             segments, info = self._model.transcribe(
                 samples,

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 from pipeline.assembly import assemble_words, segments_for_output, split_sentences
 from pipeline.metrics import coaching_summary, compute_metrics
-from pipeline.questions import find_questions
+from pipeline.questions import find_questions, split_run_on_questions
 from pipeline.records import ChunkPlan, ChunkTranscript
 
 
@@ -19,7 +19,7 @@ def analyze_chunks(chunks: Sequence[tuple[ChunkPlan, ChunkTranscript]], duration
                    classify: Callable) -> dict:
     """The analysis part of VideoAnalysis: language, segments, questions, metrics, summary."""
     words = assemble_words(list(chunks))
-    sentences = split_sentences(words)
+    sentences = split_run_on_questions(split_sentences(words))
     questions = find_questions(sentences, words, classify, duration_s)
     languages = Counter(t.language for _, t in chunks if t.language)
     return {

@@ -38,8 +38,9 @@ from typing import Callable, Sequence
 
 from pipeline.records import Question, Sentence, Word
 
-__all__ = ["classification_text", "find_questions", "is_question", "wait_time_after"]
+__all__ = ["classification_text", "find_questions", "is_question", "split_run_on_questions", "wait_time_after"]
 
+RUN_ON_PAUSE_S = 0.45  # a pause this long before a question opening ends an unpunctuated sentence
 CONTEXT_GAP_S = 1.5  # a statement ending this soon before a short question is its context
 SHORT_QUESTION_WORDS = 2  # "Why?", "How come?", "Which one?" need context to classify
 
@@ -232,6 +233,33 @@ def _looks_like_verb(word: str) -> bool:
 
 # ---------------------------------------------------------------------------
 # questions from sentences
+
+
+def split_run_on_questions(sentences: list[Sentence], min_pause_s: float = RUN_ON_PAUSE_S) -> list[Sentence]:
+    """Split sentences Whisper left unpunctuated where a question visibly starts.
+
+    With little context (a short chunk, fast speech) Whisper can run "look at the
+    truck what do you think is inside" together; a pause of ``min_pause_s`` or more
+    followed by a question opening (a wh-question or auxiliary inversion) is a
+    sentence boundary the punctuation missed.
+    """
+    result = []
+    for sentence in sentences:
+        words, start = list(sentence.words), 0
+        for i in range(1, len(words)):
+            if words[i].start - words[i - 1].end < min_pause_s:
+                continue
+            tokens = [t for w in words[i:] for t in _TOKEN.findall(w.text)]
+            if tokens and is_interrogative(_without_openers(tokens) or tokens):
+                result.append(_sentence(words[start:i]))
+                start = i
+        result.append(_sentence(words[start:]) if start else sentence)
+    return result
+
+
+def _sentence(words: list[Word]) -> Sentence:
+    text = " ".join(" ".join(w.text for w in words).split())
+    return Sentence(start=words[0].start, end=words[-1].end, text=text, words=tuple(words))
 
 
 def find_questions(sentences: list[Sentence], words: list[Word], classify: Callable, duration_s: float) -> list[Question]:

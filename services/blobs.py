@@ -102,10 +102,10 @@ class FolderBlobStore:
             raise
 
     def get_bytes(self, container: str, path: str) -> bytes:
-        try:
-            return self._file(container, path).read_bytes()
-        except FileNotFoundError:
-            raise BlobNotFound(f"{container}/{path}") from None
+        source = self._file(container, path)
+        if not source.is_file():  # a "folder" is only a name prefix, as in Blob storage
+            raise BlobNotFound(f"{container}/{path}")
+        return source.read_bytes()
 
     def download_to(self, container: str, path: str, local_path: Path) -> None:
         source = self._file(container, path)
@@ -149,11 +149,11 @@ class FolderBlobStore:
         return sorted(p for p in found if p.startswith(prefix) and not Path(p).name.startswith(".upload-"))
 
     def delete(self, container: str, path: str) -> bool:
-        try:
-            self._file(container, path).unlink()
-            return True
-        except FileNotFoundError:
+        target = self._file(container, path)
+        if not target.is_file():
             return False
+        target.unlink(missing_ok=True)
+        return True
 
     def delete_prefix(self, container: str, prefix: str) -> int:
         removed = sum(self.delete(container, p) for p in self.list(container, prefix))
@@ -163,5 +163,6 @@ class FolderBlobStore:
         return removed
 
     def health(self) -> DependencyHealth:
-        writable = os.access(self.root if self.root.exists() else self.root.parent, os.W_OK)
+        existing = next(p for p in (self.root, *self.root.parents) if p.exists())  # the first write creates the rest
+        writable = existing.is_dir() and os.access(existing, os.W_OK)
         return DependencyHealth("blobs", "ok" if writable else "down", f"folder {self.root}")

@@ -9,6 +9,7 @@ The Service Bus adapter arrives with the adapters issue and honours the same con
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -59,7 +60,7 @@ class JobQueue(Protocol):
 @dataclass
 class _Stored:
     message_id: str
-    body: dict
+    payload: str  # JSON
     enqueued_at: float
     delivery_count: int = 0
     properties: dict = field(default_factory=dict)
@@ -88,12 +89,13 @@ class InProcessBus:
         self._changed = threading.Condition()
 
     def send(self, queue: str, body: dict, message_id: str) -> None:
+        payload = json.dumps(body)  # what Service Bus carries: serialised JSON, never the sender's object
         now = self._clock()
         with self._changed:
             if self._seen.get((queue, message_id), -1e18) > now - self.duplicate_window_s:
                 return  # duplicate detection: the same message id within the window is dropped
             self._seen[(queue, message_id)] = now
-            self._ready.setdefault(queue, deque()).append(_Stored(message_id, body, time.time()))
+            self._ready.setdefault(queue, deque()).append(_Stored(message_id, payload, time.time()))
             self._changed.notify_all()
 
     def receive(self, queue: str, max_wait_s: float = 1.0) -> Received | None:
@@ -105,7 +107,7 @@ class InProcessBus:
                 if message is not None:
                     token = uuid.uuid4().hex
                     self._locked[token] = (queue, message, self._clock() + self.lock_duration_s)
-                    return Received(queue, message.message_id, message.body, message.delivery_count, token,
+                    return Received(queue, message.message_id, json.loads(message.payload), message.delivery_count, token,
                                     dict(message.properties), message.enqueued_at)
                 remaining = deadline - self._clock()
                 if remaining <= 0:
@@ -155,6 +157,7 @@ class InProcessBus:
 
     def renew_lock(self, message: Received) -> None:
         with self._changed:
+            self._expire_locks()
             queue, stored, _ = self._locked.get(message.lock_token) or (None, None, None)
             if stored is None:
                 raise LockLost(f"lock on message {message.message_id} expired or already settled")

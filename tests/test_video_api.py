@@ -1,0 +1,141 @@
+"""The video routes over real HTTP, as a front end uses them: create → PUT the file to
+upload_url → the pipeline starts by itself → status → analysis → delete."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+
+from blueprints import dependencies
+from devhost.http_host import FunctionAppAsgi
+from devhost.platform import LocalPlatform
+from services.blobs import CHUNKS, VIDEOS
+from tests.conftest import free_port, wait_until
+from tests.speech_fixtures import Utterance, build_speech, make_random_bytes, wrap_as_video
+
+
+@pytest.fixture(scope="module")
+def lesson(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lesson")
+    build_speech([Utterance("Why do you think the ice melted?", 3.0, "en-us+f3"),
+                  Utterance("Because it was warm.", 1.0, "en-us+f5"),
+                  Utterance("Is the water cold?", 1.5, "en-us+f3")], folder / "lesson.wav")
+    return wrap_as_video(folder / "lesson.wav", folder / "lesson.mp4").read_bytes()
+
+
+@pytest.fixture
+def api(app_settings, tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app_settings(DATA_DIR=str(tmp_path / "data"), PUBLIC_BASE_URL=base)
+    with LocalPlatform() as platform:
+        server = uvicorn.Server(uvicorn.Config(FunctionAppAsgi(platform=platform), host="127.0.0.1", port=port,
+                                               log_level="warning", access_log=False))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        wait_until(lambda: server.started, what="devhost serve")
+        with httpx.Client(base_url=base, timeout=30) as client:
+            yield client
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def wait_for_status(api, video_id: str, statuses: set[str], timeout_s: float = 90, **kwargs) -> list[dict]:
+    seen, deadline = [], time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = api.get(f"/api/v1/videos/{video_id}", **kwargs).json()
+        seen.append(status)
+        if status["status"] in statuses:
+            return seen
+        time.sleep(0.1)
+    raise TimeoutError(f"video {video_id} still {seen[-1]}")
+
+
+def test_upload_analyse_read_and_delete(api, lesson):
+    created = api.post("/api/v1/videos", json={"filename": "Lesson.MP4"})
+    assert created.status_code == 201
+    video_id, upload_url = created.json()["video_id"], created.json()["upload_url"]
+    assert upload_url.startswith(str(api.base_url)) and created.json()["expires_at"].endswith("+00:00")
+
+    waiting = api.get(f"/api/v1/videos/{video_id}").json()
+    assert (waiting["status"], waiting["stage"], waiting["filename"]) == ("queued", "awaiting upload", "Lesson.MP4")
+    not_ready = api.get(f"/api/v1/videos/{video_id}/analysis")
+    assert not_ready.status_code == 409 and not_ready.json()["error"]["code"] == "not_ready"
+
+    assert httpx.put(upload_url, content=lesson).status_code == 201
+    history = wait_for_status(api, video_id, {"completed", "failed"})
+    final = history[-1]
+    assert final["status"] == "completed", final
+    assert final["progress"] == 1.0 and final["metrics"]["question_count"] == 2
+    assert all(0 <= s["progress"] <= 1 for s in history)
+
+    analysis = api.get(f"/api/v1/videos/{video_id}/analysis").json()
+    assert [q["label"] for q in analysis["questions"]] == ["OEQ", "CEQ"]
+    assert analysis["questions"][0]["text"].startswith("Why do you think")  # tiny.en hears espeak imperfectly
+    assert analysis["questions"][0]["wait_time_s"] == pytest.approx(3.0, abs=0.5)
+    assert video_id in [v["video_id"] for v in api.get("/api/v1/videos").json()["videos"]]
+
+    deleted = api.delete(f"/api/v1/videos/{video_id}")
+    assert deleted.status_code == 200 and deleted.json() == {"video_id": video_id, "deleted": True}
+    assert api.get(f"/api/v1/videos/{video_id}").status_code == 404
+    assert api.get(f"/api/v1/videos/{video_id}/analysis").status_code == 404
+    assert dependencies.blobs().list(VIDEOS, f"default/{video_id}") == []
+    assert dependencies.blobs().list(CHUNKS, f"default/{video_id}/") == []
+    assert api.delete(f"/api/v1/videos/{video_id}").status_code == 404
+
+
+def test_a_bad_upload_fails_the_video_with_its_reason(api, tmp_path):
+    created = api.post("/api/v1/videos", json={"filename": "broken.mp4"}).json()
+    assert httpx.put(created["upload_url"], content=make_random_bytes(tmp_path / "x.bin").read_bytes()).status_code == 201
+    final = wait_for_status(api, created["video_id"], {"completed", "failed"})[-1]
+    assert final["status"] == "failed"
+    assert final["error"] == "the file is not a video or audio file ffmpeg can read"
+    analysis = api.get(f"/api/v1/videos/{created['video_id']}/analysis")
+    assert analysis.status_code == 409 and analysis.json()["error"]["code"] == "video_failed"
+    assert final["error"] in analysis.json()["error"]["message"]
+
+
+def test_tenants_do_not_see_each_other(api):
+    created = api.post("/api/v1/videos", json={"filename": "a.mp4"}, headers={"X-Tenant-Id": "school-a"}).json()
+    assert api.get(f"/api/v1/videos/{created['video_id']}", headers={"X-Tenant-Id": "school-a"}).status_code == 200
+    assert api.get(f"/api/v1/videos/{created['video_id']}", headers={"X-Tenant-Id": "school-b"}).status_code == 404
+    assert api.get("/api/v1/videos", headers={"X-Tenant-Id": "school-b"}).json()["videos"] == []
+    assert "/school-a/" in created["upload_url"]
+
+
+def test_upload_url_cannot_be_tampered_with(api, lesson):
+    created = api.post("/api/v1/videos", json={"filename": "a.mp4"}).json()
+    forged = created["upload_url"].replace(created["video_id"], "f" * 32)
+    response = httpx.put(forged, content=lesson)
+    assert response.status_code == 403 and response.json()["error"]["code"] == "invalid_signature"
+    assert httpx.post(created["upload_url"], content=lesson).status_code == 405
+
+
+@pytest.mark.parametrize(
+    "method, path, body, headers, status, code",
+    [
+        ("POST", "/api/v1/videos", {"filename": "notes.txt"}, {}, 400, "unsupported_file_type"),
+        ("POST", "/api/v1/videos", {"filename": ""}, {}, 400, "invalid_request"),
+        ("POST", "/api/v1/videos", {"filename": 7}, {}, 400, "invalid_request"),
+        ("POST", "/api/v1/videos", {}, {"X-Tenant-Id": "../etc"}, 400, "invalid_tenant"),
+        ("GET", "/api/v1/videos/" + "a" * 32, None, {}, 404, "not_found"),
+        ("GET", "/api/v1/videos/not-an-id", None, {}, 404, "not_found"),
+        ("DELETE", "/api/v1/videos/" + "b" * 32, None, {}, 404, "not_found"),
+        ("PUT", "/api/v1/videos/" + "c" * 32, None, {}, 405, "method_not_allowed"),
+        ("POST", "/api/v1/videos/" + "c" * 32 + "/analysis", None, {}, 405, "method_not_allowed"),
+    ],
+)
+def test_video_route_errors(api, method, path, body, headers, status, code):
+    response = api.request(method, path, json=body, headers=headers)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+
+
+def test_create_without_a_body_defaults_the_filename(api):
+    response = api.post("/api/v1/videos")
+    assert response.status_code == 201
+    assert response.json()["upload_url"].split("?")[0].endswith(".mp4")
