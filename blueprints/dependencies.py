@@ -73,7 +73,7 @@ def transcriber() -> Transcriber:
     s = settings()
     return get_transcriber(TranscriberSettings(
         model=s.whisper_model, device=s.whisper_device, compute_type=s.whisper_compute_type,
-        beam_size=s.whisper_beam_size,
+        beam_size=s.whisper_beam_size, workers=s.worker_threads,
     ))
 
 

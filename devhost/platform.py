@@ -105,7 +105,9 @@ class LocalPlatform:
         for trigger in self.queue_triggers:
             self._spawn(f"bus-{trigger.name}", lambda t=trigger: self._pump(t))
         if self.worker:
-            self._spawn("worker", lambda: self.worker.run(poll_s=self.poll_s))
+            self._spawn("warm-up", self.worker.warm_up)
+            for i in range(dependencies.settings().worker_threads):
+                self._spawn(f"worker-{i}", lambda: self.worker.run(poll_s=self.poll_s))
         return self
 
     def stop(self) -> None:

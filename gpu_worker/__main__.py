@@ -29,7 +29,8 @@ def main() -> int:
               file=sys.stderr)
         return 2
     transcriber_settings = TranscriberSettings(settings.whisper_model, settings.whisper_device,
-                                               settings.whisper_compute_type, settings.whisper_beam_size)
+                                               settings.whisper_compute_type, settings.whisper_beam_size,
+                                               workers=settings.worker_threads)
     worker = Worker(jobs, build_blobs(settings), lambda: get_transcriber(transcriber_settings),
                     max_attempts=settings.job_max_delivery_count)
 
@@ -41,7 +42,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    worker.run()
+    worker.run_concurrently(settings.worker_threads)
     return 0
 
 

@@ -85,6 +85,21 @@ class Worker:
                 self.handle(message)
         log.info("worker stopped after %d jobs", self.handled)
 
+    def warm_up(self) -> None:
+        """Load the model now rather than on the first job (start-up overlaps other work)."""
+        try:
+            self._transcriber()
+        except Exception as error:  # noqa: BLE001 - the first job will report it properly
+            log.warning("could not load the transcriber yet: %s", error)
+
+    def run_concurrently(self, threads: int, poll_s: float = 1.0) -> None:
+        """``run`` on several threads (the transcriber serves that many decodes at once)."""
+        runners = [threading.Thread(target=self.run, args=(poll_s,), name=f"worker-{i}") for i in range(threads)]
+        for runner in runners:
+            runner.start()
+        for runner in runners:
+            runner.join()
+
     def handle(self, message: Received) -> None:
         """Process one delivery and settle it; never raises (the loop must live on)."""
         try:

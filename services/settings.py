@@ -35,6 +35,7 @@ class Settings:
     whisper_device: str = "auto"
     whisper_compute_type: str = "auto"
     whisper_beam_size: int = 5
+    worker_concurrency: int = 0  # 0: one per CPU core (at most 4)
     chunk_seconds: float = 30.0
     chunk_overlap_seconds: float = 2.0
     chunk_timeout_s: float = 600.0
@@ -58,6 +59,7 @@ class Settings:
             whisper_device=_choice(env, "WHISPER_DEVICE", cls.whisper_device, ("auto", "cpu", "cuda")),
             whisper_compute_type=_text(env, "WHISPER_COMPUTE_TYPE") or cls.whisper_compute_type,
             whisper_beam_size=_number(env, "WHISPER_BEAM_SIZE", cls.whisper_beam_size, int),
+            worker_concurrency=_number(env, "WORKER_CONCURRENCY", cls.worker_concurrency, int),
             chunk_seconds=_number(env, "CHUNK_SECONDS", cls.chunk_seconds, float),
             chunk_overlap_seconds=_number(env, "CHUNK_OVERLAP_SECONDS", cls.chunk_overlap_seconds, float),
             chunk_timeout_s=_number(env, "CHUNK_TIMEOUT_SECONDS", cls.chunk_timeout_s, float),
@@ -66,6 +68,11 @@ class Settings:
             job_lock_seconds=_number(env, "JOB_LOCK_SECONDS", cls.job_lock_seconds, float),
             job_max_delivery_count=_number(env, "JOB_MAX_DELIVERY_COUNT", cls.job_max_delivery_count, int),
         )
+
+    @property
+    def worker_threads(self) -> int:
+        """Jobs one worker process transcribes at once."""
+        return self.worker_concurrency or min(4, os.cpu_count() or 1)
 
     @property
     def data_path(self) -> Path:
