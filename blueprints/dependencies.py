@@ -1,11 +1,12 @@
-"""Process-wide dependencies of the HTTP functions, built once on first use.
+"""Process-wide dependencies of the functions, built once on first use.
 
-A Functions worker process (and devhost) serves many requests; the ONNX session
-and the cache client are created once here, not per request.
+A Functions worker process (and devhost) serves many requests; the ONNX session,
+the Whisper model and the service clients are created once here, not per request.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -21,52 +22,58 @@ from services.results import ResultsStore
 from services.settings import Settings, build_blobs, build_cache, build_jobs, build_results
 
 log = logging.getLogger(__name__)
-_build_lock = threading.Lock()
+_build_lock = threading.RLock()
+_built: list = []
 
 
-@lru_cache(maxsize=1)
+def built_once(factory):
+    """A process-wide value, built on first use under a lock: the first requests arrive
+    together, and a model or client must be loaded once, not once per request."""
+    cached = lru_cache(maxsize=1)(factory)
+
+    @functools.wraps(factory)
+    def get():
+        with _build_lock:
+            return cached()
+
+    _built.append(cached)
+    return get
+
+
+def reset() -> None:
+    """Forget every built dependency (settings changed: tests, devhost)."""
+    for cached in _built:
+        cached.cache_clear()
+
+
+@built_once
 def settings() -> Settings:
     return Settings.from_env()
 
 
-@lru_cache(maxsize=1)
-def _classifier() -> QuestionClassifier:
+@built_once
+def classifier() -> QuestionClassifier:
     return QuestionClassifier()
 
 
-@lru_cache(maxsize=1)
-def _cache() -> Cache:
+@built_once
+def cache() -> Cache:
     return build_cache(settings())
 
 
-@lru_cache(maxsize=1)
-def _blobs() -> BlobStore:
+@built_once
+def blobs() -> BlobStore:
     return build_blobs(settings())
 
 
-@lru_cache(maxsize=1)
-def _results() -> ResultsStore:
+@built_once
+def results() -> ResultsStore:
     return build_results(settings())
 
 
-@lru_cache(maxsize=1)
-def _jobs() -> JobQueue:
-    return build_jobs(settings())
-
-
-def blobs() -> BlobStore:
-    with _build_lock:
-        return _blobs()
-
-
-def results() -> ResultsStore:
-    with _build_lock:
-        return _results()
-
-
+@built_once
 def jobs() -> JobQueue:
-    with _build_lock:
-        return _jobs()
+    return build_jobs(settings())
 
 
 def transcriber() -> Transcriber:
@@ -75,22 +82,6 @@ def transcriber() -> Transcriber:
         model=s.whisper_model, device=s.whisper_device, compute_type=s.whisper_compute_type,
         beam_size=s.whisper_beam_size, workers=s.worker_threads,
     ))
-
-
-def reset() -> None:
-    """Forget every built dependency (settings changed: tests, devhost)."""
-    for built in (settings, _classifier, _cache, _blobs, _results, _jobs):
-        built.cache_clear()
-
-
-def classifier() -> QuestionClassifier:
-    with _build_lock:  # the first requests arrive together; load the model once
-        return _classifier()
-
-
-def cache() -> Cache:
-    with _build_lock:
-        return _cache()
 
 
 def classify_texts(texts: list[str]) -> list[Prediction]:

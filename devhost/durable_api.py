@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl
 from azure.durable_functions.models.history.HistoryEventType import HistoryEventType
 from dateutil.parser import isoparse
 
+from devhost.asgi import lifespan, read_body, send_response
 from devhost.durable import (
     TIME_FORMAT,
     WEBHOOK_PREFIX,
@@ -57,7 +58,7 @@ def durable_api_app(runtime: LocalDurableRuntime, prefix: str = WEBHOOK_PREFIX, 
         if scope["type"] == "lifespan":
             if fallback is not None:
                 return await fallback(scope, receive, send)
-            return await _lifespan(receive, send)
+            return await lifespan(receive, send)
         if scope["type"] != "http":
             return
         path = scope["path"]
@@ -65,7 +66,7 @@ def durable_api_app(runtime: LocalDurableRuntime, prefix: str = WEBHOOK_PREFIX, 
             if fallback is not None:
                 return await fallback(scope, receive, send)
             return await _send(send, 404, {"Message": f"no durable API route for {path}"})
-        body = await _read_body(receive)
+        body = await read_body(receive)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         request = _Request(scope["method"], path[len(prefix):].strip("/").split("/"), query, body,
                            _origin(scope) + prefix.rstrip("/"))
@@ -207,32 +208,9 @@ def _body_json(body: bytes) -> str | None:
     return json.dumps(value)
 
 
-async def _read_body(receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
 async def _send(send, status: int, payload, headers: dict[str, str] | None = None) -> None:
     body = b"" if payload is None else json.dumps(payload).encode()
-    head = {"content-type": "application/json; charset=utf-8", "content-length": str(len(body)),
-            **{k.lower(): v for k, v in (headers or {}).items()}}
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in head.items()]})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _lifespan(receive, send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+    await send_response(send, status, {"content-type": "application/json; charset=utf-8", **(headers or {})}, body)
 
 
 def _origin(scope) -> str:

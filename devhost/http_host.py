@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 import azure.functions as func
 
 from devhost.app_index import HttpFunction, http_functions
+from devhost.asgi import lifespan, read_body, send_response
 
 log = logging.getLogger("devhost.http")
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit
@@ -33,25 +34,27 @@ class FunctionAppAsgi:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
         path = scope["path"].strip("/")
         if path.startswith(BLOB_UPLOAD_PREFIX) and self.platform is not None:
-            await send_response(send, await self.platform.receive_upload(scope, receive))
+            await send_function_response(send, await self.platform.receive_upload(scope, receive))
             return
         for function in self.functions:
             route_params = function.match(scope["method"], path)
             if route_params is not None:
                 break
         else:
-            await send_response(send, error_response(404, "not_found", f"no function serves {scope['method']} /{path}"))
+            message = f"no function serves {scope['method']} /{path}"
+            await send_function_response(send, error_response(404, "not_found", message))
             return
 
-        body = await _read_body(receive)
+        body = await read_body(receive, MAX_REQUEST_BYTES)
         if body is None:
-            await send_response(send, error_response(413, "payload_too_large", f"request body over {MAX_REQUEST_BYTES} bytes"))
+            message = f"request body over {MAX_REQUEST_BYTES} bytes"
+            await send_function_response(send, error_response(413, "payload_too_large", message))
             return
         request = func.HttpRequest(
             method=scope["method"],
@@ -61,7 +64,7 @@ class FunctionAppAsgi:
             route_params=route_params,
             body=body,
         )
-        await send_response(send, await self._invoke(function, request))
+        await send_function_response(send, await self._invoke(function, request))
 
     async def _invoke(self, function: HttpFunction, request: func.HttpRequest) -> func.HttpResponse:
         kwargs = {function.request_parameter: request}
@@ -90,44 +93,12 @@ async def _call(function: HttpFunction, kwargs: dict, platform=None) -> func.Htt
     return response
 
 
-async def _read_body(receive) -> bytes | None:
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_REQUEST_BYTES:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
-async def send_response(send, response: func.HttpResponse) -> None:
-    body = response.get_body() or b""
+async def send_function_response(send, response: func.HttpResponse) -> None:
     headers = {k.lower(): v for k, v in response.headers.items()}
     if "content-type" not in headers and response.mimetype:
         charset = f"; charset={response.charset}" if response.charset else ""
         headers["content-type"] = f"{response.mimetype}{charset}"
-    headers["content-length"] = str(len(body))
-    await send(
-        {
-            "type": "http.response.start",
-            "status": response.status_code,
-            "headers": [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _lifespan(receive, send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+    await send_response(send, response.status_code, headers, response.get_body() or b"")
 
 
 def _url(scope) -> str:

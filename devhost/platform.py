@@ -14,7 +14,6 @@ import concurrent.futures
 import inspect
 import json
 import logging
-import socket
 import tempfile
 import threading
 import time
@@ -25,13 +24,13 @@ from typing import Callable
 from urllib.parse import parse_qs, unquote
 
 import azure.functions as func
-import uvicorn
 from azure.durable_functions.models.utils import http_utils
 from azure.functions.blob import InputStream
 from azure.functions.servicebus import ServiceBusMessage
 
 from blueprints import dependencies
 from devhost.app_index import durable_client_parameter, registered_functions
+from devhost.asgi import LoopbackServer
 from devhost.durable import LocalDurableRuntime
 from devhost.durable_api import durable_api_app
 from devhost.http_host import BLOB_UPLOAD_PREFIX, error_response
@@ -82,7 +81,7 @@ class LocalPlatform:
         self.poll_s = poll_s
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._api: uvicorn.Server | None = None
+        self._api: LoopbackServer | None = None
         self.client_binding = ""
         # The SDK's durable client keeps one aiohttp session per process, bound to the
         # event loop that made it: every function with a client binding runs on this loop.
@@ -92,16 +91,8 @@ class LocalPlatform:
 
     def start(self) -> "LocalPlatform":
         self._spawn("functions-loop", self._loop.run_forever)
-        port = _free_port()
-        self._api = uvicorn.Server(uvicorn.Config(durable_api_app(self.runtime), host="127.0.0.1", port=port,
-                                                  log_level="warning", access_log=False))
-        self._spawn("durable-api", self._api.run)
-        deadline = time.monotonic() + 10
-        while not self._api.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("devhost: the local Durable API did not start")
-            time.sleep(0.02)
-        self.client_binding = self.runtime.client_binding(f"http://127.0.0.1:{port}")
+        self._api = LoopbackServer(durable_api_app(self.runtime)).start()
+        self.client_binding = self.runtime.client_binding(self._api.base_url)
         for trigger in self.queue_triggers:
             self._spawn(f"bus-{trigger.name}", lambda t=trigger: self._pump(t))
         if self.worker:
@@ -115,7 +106,7 @@ class LocalPlatform:
         if self.worker:
             self.worker.stop.set()
         if self._api:
-            self._api.should_exit = True
+            self._api.stop()
         if self._loop.is_running():
             asyncio.run_coroutine_threadsafe(http_utils._close_session(), self._loop).result(timeout=10)
             self._loop.call_soon_threadsafe(self._loop.stop)
@@ -230,9 +221,3 @@ def service_bus_message(message: Received) -> ServiceBusMessage:
         application_properties={},
         user_properties={},
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
-import uvicorn
 
 from blueprints import dependencies
+from devhost.asgi import LoopbackServer, free_port  # noqa: F401 - tests import free_port from here
 from devhost.http_host import FunctionAppAsgi
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(check, timeout_s: float = 10.0, what: str = "condition"):
@@ -103,31 +95,10 @@ def app_settings(monkeypatch):
     reset_dependencies()
 
 
-class ServedApp:
-    """uvicorn serving devhost's ASGI app on a loopback port, in a thread."""
-
-    def __init__(self):
-        self.port = free_port()
-        config = uvicorn.Config(FunctionAppAsgi(), host="127.0.0.1", port=self.port,
-                                log_level="warning", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.base_url = f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self):
-        self.thread.start()
-        wait_until(lambda: self.server.started, what="devhost HTTP server")
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture(scope="session")
 def served_app():
-    with ServedApp() as app:
-        yield app
+    with LoopbackServer(FunctionAppAsgi()) as server:
+        yield server
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ import azure.durable_functions as df
 import azure.functions as func
 import httpx
 import pytest
-import uvicorn
 from azure.durable_functions.models.utils import http_utils
 
+from devhost.asgi import LoopbackServer
 from devhost.durable import (
     LocalDurableRuntime,
     ManualClock,
@@ -23,7 +23,7 @@ from devhost.durable import (
     durable_functions,
 )
 from devhost.durable_api import durable_api_app
-from tests.conftest import free_port, wait_until
+from tests.conftest import wait_until
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 ATTEMPTS: Counter = Counter()  # flaky activity calls, by key
@@ -379,25 +379,6 @@ def test_terminate_and_purge(manual):
 # --- the HTTP API, driven by the SDK's own client --------------------------------------------
 
 
-class ServedDurableApi:
-    def __init__(self, runtime: LocalDurableRuntime):
-        self.port = free_port()
-        config = uvicorn.Config(durable_api_app(runtime), host="127.0.0.1", port=self.port,
-                                log_level="warning", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.base_url = f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self):
-        self.thread.start()
-        wait_until(lambda: self.server.started, what="durable API server")
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 async def poll(check, timeout_s: float = 5.0):
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
@@ -408,7 +389,7 @@ async def poll(check, timeout_s: float = 5.0):
 
 
 def test_real_durable_client_over_http(runtime):
-    with ServedDurableApi(runtime) as served:
+    with LoopbackServer(durable_api_app(runtime)) as served:
         client = df.DurableOrchestrationClient(runtime.client_binding(served.base_url))
 
         async def scenario():

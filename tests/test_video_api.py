@@ -3,18 +3,16 @@ upload_url → the pipeline starts by itself → status → analysis → delete.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import httpx
 import pytest
-import uvicorn
 
 from blueprints import dependencies
+from devhost.asgi import LoopbackServer, free_port
 from devhost.http_host import FunctionAppAsgi
 from devhost.platform import LocalPlatform
 from services.blobs import CHUNKS, VIDEOS
-from tests.conftest import free_port, wait_until
 from tests.speech_fixtures import Utterance, build_speech, make_random_bytes, wrap_as_video
 
 
@@ -30,18 +28,10 @@ def lesson(tmp_path_factory):
 @pytest.fixture
 def api(app_settings, tmp_path):
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    app_settings(DATA_DIR=str(tmp_path / "data"), PUBLIC_BASE_URL=base)
-    with LocalPlatform() as platform:
-        server = uvicorn.Server(uvicorn.Config(FunctionAppAsgi(platform=platform), host="127.0.0.1", port=port,
-                                               log_level="warning", access_log=False))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        wait_until(lambda: server.started, what="devhost serve")
-        with httpx.Client(base_url=base, timeout=30) as client:
+    app_settings(DATA_DIR=str(tmp_path / "data"), PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
+    with LocalPlatform() as platform, LoopbackServer(FunctionAppAsgi(platform=platform), port) as server:
+        with httpx.Client(base_url=server.base_url, timeout=30) as client:
             yield client
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def wait_for_status(api, video_id: str, statuses: set[str], timeout_s: float = 90, **kwargs) -> list[dict]:
