@@ -13,7 +13,7 @@ from devhost.asgi import LoopbackServer, free_port
 from devhost.http_host import FunctionAppAsgi
 from devhost.platform import LocalPlatform
 from services.blobs import CHUNKS, VIDEOS
-from tests.speech_fixtures import Utterance, build_speech, make_random_bytes, wrap_as_video
+from tests.speech_fixtures import Utterance, build_speech, make_random_bytes, make_video_without_audio, wrap_as_video
 
 
 @pytest.fixture(scope="module")
@@ -78,12 +78,23 @@ def test_upload_analyse_read_and_delete(api, lesson):
     assert api.delete(f"/api/v1/videos/{video_id}").status_code == 404
 
 
-def test_a_bad_upload_fails_the_video_with_its_reason(api, tmp_path):
+BAD_UPLOADS = {
+    "random bytes": (lambda folder: make_random_bytes(folder / "x.bin").read_bytes(),
+                     "the file is not a video or audio file ffmpeg can read"),
+    "zero bytes": (lambda folder: b"", "the file is empty (0 bytes)"),
+    "no audio track": (lambda folder: make_video_without_audio(folder / "mute.mp4").read_bytes(),
+                       "the video has no audio track"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_UPLOADS))
+def test_a_bad_upload_fails_the_video_with_its_reason(api, tmp_path, kind):
+    make, reason = BAD_UPLOADS[kind]
     created = api.post("/api/v1/videos", json={"filename": "broken.mp4"}).json()
-    assert httpx.put(created["upload_url"], content=make_random_bytes(tmp_path / "x.bin").read_bytes()).status_code == 201
+    assert httpx.put(created["upload_url"], content=make(tmp_path)).status_code == 201
     final = wait_for_status(api, created["video_id"], {"completed", "failed"})[-1]
     assert final["status"] == "failed"
-    assert final["error"] == "the file is not a video or audio file ffmpeg can read"
+    assert final["error"] == reason
     analysis = api.get(f"/api/v1/videos/{created['video_id']}/analysis")
     assert analysis.status_code == 409 and analysis.json()["error"]["code"] == "video_failed"
     assert final["error"] in analysis.json()["error"]["message"]
