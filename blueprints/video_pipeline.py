@@ -89,7 +89,7 @@ def video_pipeline(context: df.DurableOrchestrationContext):
         return round((context.current_utc_datetime - moment).total_seconds(), 3)
 
     context.set_custom_status(progress("probing", 0.02))
-    probed = yield context.call_activity("probe_video", video)
+    probed = yield step(context, "probe_video", video)
     if not probed["ok"]:
         return (yield from fail(context, video, probed["reason"]))
     timings["probe_s"] = seconds_since(started)
@@ -97,7 +97,7 @@ def video_pipeline(context: df.DurableOrchestrationContext):
     plans = plan_chunks(probed["duration_s"], job.chunk_seconds, job.chunk_overlap_seconds)
     context.set_custom_status(progress("chunking", 0.05, chunks_total=len(plans)))
     step_started = context.current_utc_datetime
-    cut = yield context.task_all([context.call_activity("cut_chunk", {**video, "plan": p.to_dict()}) for p in plans])
+    cut = yield context.task_all([step(context, "cut_chunk", {**video, "plan": p.to_dict()}) for p in plans])
     failed_cut = next((c for c in cut if not c["ok"]), None)
     if failed_cut:
         return (yield from fail(context, video, failed_cut["reason"]))
@@ -112,7 +112,7 @@ def video_pipeline(context: df.DurableOrchestrationContext):
 
     context.set_custom_status(progress("analyzing", 0.9, chunks_done=len(plans), chunks_total=len(plans)))
     step_started = context.current_utc_datetime
-    analyzed = yield context.call_activity("analyze_video", {
+    analyzed = yield step(context, "analyze_video", {
         **video,
         "duration_s": probed["duration_s"],
         "chunks": [{"plan": p.to_dict(), "transcript_blob": transcripts[p.index]["transcript_blob"],
@@ -124,7 +124,7 @@ def video_pipeline(context: df.DurableOrchestrationContext):
 
     context.set_custom_status(progress("saving", 0.97))
     timings["total_s"] = seconds_since(started)
-    saved = yield context.call_activity("persist_results", {**video, "timings": timings})
+    saved = yield step(context, "persist_results", {**video, "timings": timings})
     context.set_custom_status(progress("completed", 1.0))
     return {"status": "completed", "metrics": saved["metrics"]}
 
@@ -142,7 +142,7 @@ def collect_transcripts(context: df.DurableOrchestrationContext, job: PipelineIn
     # Every pending chunk always has an open wait *before* its job can finish: the
     # SDK mishandles an event that arrives while nothing waits for its name.
     waits = {i: context.wait_for_external_event(f"chunk-{i}") for i in indexes}
-    yield context.call_activity("dispatch_chunks", {**video, "chunks": [{"index": i, "attempt": 1} for i in indexes]})
+    yield step(context, "dispatch_chunks", {**video, "chunks": [{"index": i, "attempt": 1} for i in indexes]})
     done: dict[int, dict] = {}
     deadline = context.create_timer(context.current_utc_datetime + timedelta(seconds=job.chunk_timeout_s))
     while waits:
@@ -155,7 +155,7 @@ def collect_transcripts(context: df.DurableOrchestrationContext, job: PipelineIn
                         f"{attempts[exhausted[0]]} attempts: no result within {job.chunk_timeout_s:g} s")
             for i in late:
                 attempts[i] += 1
-            yield context.call_activity("dispatch_chunks", {
+            yield step(context, "dispatch_chunks", {
                 **video, "chunks": [{"index": i, "attempt": attempts[i]} for i in late]})
             deadline = context.create_timer(context.current_utc_datetime + timedelta(seconds=job.chunk_timeout_s))
             continue
@@ -174,7 +174,7 @@ def collect_transcripts(context: df.DurableOrchestrationContext, job: PipelineIn
         elif attempts[index] < job.chunk_max_dispatches:
             attempts[index] += 1
             waits[index] = context.wait_for_external_event(f"chunk-{index}")
-            yield context.call_activity("dispatch_chunks", {
+            yield step(context, "dispatch_chunks", {
                 **video, "chunks": [{"index": index, "attempt": attempts[index]}]})
         else:
             deadline.cancel()
@@ -186,8 +186,17 @@ def collect_transcripts(context: df.DurableOrchestrationContext, job: PipelineIn
     return done
 
 
+# Activities touch Blob, Service Bus, Cosmos: a brief outage of one of them should cost
+# a retry, not the video. (Problems with the video itself are answers, not exceptions.)
+STEP_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of_attempts=4)
+
+
+def step(context: df.DurableOrchestrationContext, activity: str, payload):
+    return context.call_activity_with_retry(activity, STEP_RETRY, payload)
+
+
 def fail(context: df.DurableOrchestrationContext, video: dict, reason: str):
-    yield context.call_activity("mark_failed", {**video, "reason": reason})
+    yield step(context, "mark_failed", {**video, "reason": reason})
     context.set_custom_status(progress("failed", 1.0, error=reason))
     return {"status": "failed", "reason": reason}
 

@@ -43,6 +43,16 @@ class Settings:
     max_video_seconds: float = 3 * 3600.0
     job_lock_seconds: float = 300.0
     job_max_delivery_count: int = 3
+    # Real services. Blob and Service Bus use the connection settings the Functions host
+    # reads for the app's triggers, so one setting serves the binding and the adapter:
+    # a connection string (emulators) or the identity-based "__" forms (Azure).
+    storage_connection_string: str | None = None  # AzureWebJobsStorage
+    storage_blob_uri: str | None = None  # AzureWebJobsStorage__blobServiceUri (or __accountName)
+    servicebus_connection_string: str | None = None  # ServiceBusConnection
+    servicebus_namespace: str | None = None  # ServiceBusConnection__fullyQualifiedNamespace
+    cosmos_endpoint: str | None = None
+    cosmos_key: str | None = None  # emulators only; in Azure the app's identity
+    cosmos_database: str = "classroom"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -67,6 +77,13 @@ class Settings:
             max_video_seconds=_number(env, "MAX_VIDEO_SECONDS", cls.max_video_seconds, float),
             job_lock_seconds=_number(env, "JOB_LOCK_SECONDS", cls.job_lock_seconds, float),
             job_max_delivery_count=_number(env, "JOB_MAX_DELIVERY_COUNT", cls.job_max_delivery_count, int),
+            storage_connection_string=_text(env, "AzureWebJobsStorage"),
+            storage_blob_uri=_text(env, "AzureWebJobsStorage__blobServiceUri") or _account_blob_uri(env),
+            servicebus_connection_string=_text(env, "ServiceBusConnection"),
+            servicebus_namespace=_text(env, "ServiceBusConnection__fullyQualifiedNamespace"),
+            cosmos_endpoint=_text(env, "COSMOS_ENDPOINT"),
+            cosmos_key=_text(env, "COSMOS_KEY"),
+            cosmos_database=_text(env, "COSMOS_DATABASE") or cls.cosmos_database,
         )
 
     @property
@@ -87,18 +104,54 @@ def build_cache(settings: Settings) -> Cache:
 
 
 def build_blobs(settings: Settings) -> BlobStore:
-    """A folder under DATA_DIR (the Azure Blob adapter comes with the adapters issue)."""
+    """Azure Blob Storage (Azurite locally) when the storage connection is set, else a folder."""
+    if settings.storage_connection_string or settings.storage_blob_uri:
+        from services.blobs_azure import AzureBlobStore  # the SDK loads only when used
+
+        if settings.storage_connection_string:
+            return AzureBlobStore.from_connection_string(_development_storage(settings.storage_connection_string))
+        return AzureBlobStore.from_account_url(settings.storage_blob_uri)
     return FolderBlobStore(settings.data_path / "blobs", upload_base_url=settings.public_base_url)
 
 
 def build_results(settings: Settings) -> ResultsStore:
-    """SQLite under DATA_DIR (the Cosmos DB adapter comes with the adapters issue)."""
+    """Cosmos DB when COSMOS_ENDPOINT is set (a key only for emulators), else SQLite under DATA_DIR."""
+    if settings.cosmos_endpoint:
+        from services.results_cosmos import CosmosResultsStore
+
+        if settings.cosmos_key:
+            return CosmosResultsStore.from_key(settings.cosmos_endpoint, settings.cosmos_key, settings.cosmos_database)
+        return CosmosResultsStore.from_identity(settings.cosmos_endpoint, settings.cosmos_database)
     return SqliteResultsStore(settings.data_path / "results.sqlite3")
 
 
 def build_jobs(settings: Settings) -> JobQueue:
-    """In-process queues (the Service Bus adapter comes with the adapters issue)."""
+    """Service Bus when its connection is set, else in-process queues."""
+    if settings.servicebus_connection_string or settings.servicebus_namespace:
+        from services.jobs_servicebus import ServiceBusJobQueue
+
+        if settings.servicebus_connection_string:
+            return ServiceBusJobQueue.from_connection_string(settings.servicebus_connection_string)
+        return ServiceBusJobQueue.from_namespace(settings.servicebus_namespace)
     return InProcessBus(lock_duration_s=settings.job_lock_seconds, max_delivery_count=settings.job_max_delivery_count)
+
+
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+DEVELOPMENT_STORAGE = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + AZURITE_KEY + ";"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
+    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+)
+
+
+def _development_storage(connection_string: str) -> str:
+    """The Functions host's shorthand for Azurite on its default ports, spelled out for the SDK."""
+    return DEVELOPMENT_STORAGE if connection_string.strip() == "UseDevelopmentStorage=true" else connection_string
+
+
+def _account_blob_uri(env: Mapping[str, str]) -> str | None:
+    account = _text(env, "AzureWebJobsStorage__accountName")
+    return f"https://{account}.blob.core.windows.net" if account else None
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:

@@ -165,3 +165,21 @@ def test_orchestrator_replays_identically(clip, pipeline_settings):
     status, history, _ = run_pipeline(clip[0])
     episodes = sum(1 for e in history if e["EventType"] == 12)
     assert status.runtime_status == "Completed" and episodes > 5
+
+
+def test_a_brief_outage_of_a_service_costs_a_retry_not_the_video(clip, pipeline_settings, monkeypatch):
+    store = dependencies.results()
+    save, calls = store.save_analysis, []
+
+    def briefly_unavailable(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise ConnectionError("results store briefly unavailable")
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(store, "save_analysis", briefly_unavailable)
+    status, history, video_id = run_pipeline(clip[0])
+    assert status.output["status"] == "completed"
+    assert len(calls) == 2
+    assert any(e["EventType"] == 6 for e in history), "the failed attempt is in the history"
+    assert dependencies.results().get_analysis(TENANT, video_id)["metrics"]["question_count"] == 2
