@@ -27,6 +27,8 @@ bp = df.Blueprint()
 
 DEFAULT_TENANT = "default"
 VIDEO_EXTENSIONS = ("mp4", "mov", "m4v", "webm", "mkv", "avi", "mpeg", "wav", "mp3", "m4a", "aac", "ogg", "flac")
+# Azure Blob Storage refuses a PUT to a SAS URL without the blob type; devhost accepts it either way.
+UPLOAD_HEADERS = {"x-ms-blob-type": "BlockBlob"}
 _TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _VIDEO_ID = re.compile(r"[a-f0-9]{32}")
 
@@ -58,6 +60,7 @@ def create_upload(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(
         {"video_id": video_id,
          "upload_url": dependencies.blobs().upload_url(VIDEOS, blob_path, expires_at),
+         "upload_headers": UPLOAD_HEADERS,
          "expires_at": iso(expires_at)},
         status=201,
     )

@@ -1,8 +1,9 @@
 """Run the function app without Azure Functions Core Tools.
 
-    python -m devhost analyze VIDEO [--out FILE] [--chunk-seconds N]
+    python -m devhost analyze VIDEO [--out FILE] [--chunk-seconds N] [--stack]
     python -m devhost classify [TEXT ...]     texts as arguments, or one per stdin line
     python -m devhost serve [--port 7071]     the app's HTTP functions on loopback
+    python -m devhost stack up|down|status    Azurite, redis-server, Cosmos and Service Bus stand-ins
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     analyze.add_argument("video", help="path to a video or audio file")
     analyze.add_argument("--out", help="write the VideoAnalysis JSON here instead of stdout")
     analyze.add_argument("--chunk-seconds", type=float, help="audio chunk length (default: CHUNK_SECONDS or 30)")
+    analyze.add_argument("--stack", action="store_true",
+                         help="run on the local stack's real services (python -m devhost stack up) with a worker process")
     analyze.set_defaults(run=cli.analyze)
+
+    stack = commands.add_parser("stack", help="start/stop the local stand-ins for Azure services (loopback)")
+    stack.add_argument("action", choices=("up", "down", "status"))
+    stack.set_defaults(run=cli.stack)
 
     serve = commands.add_parser("serve", help="serve the HTTP API on loopback")
     serve.add_argument("--host", default="127.0.0.1")

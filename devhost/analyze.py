@@ -8,9 +8,11 @@ stderr; a video the pipeline rejects ends with one line saying why and exit 1.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from blueprints import dependencies
 from blueprints.pipeline_steps import instance_id_for
+from devhost.stack_env import read_stack_env
 from services.blobs import VIDEOS
 from services.results import VideoRecord
 from services.settings import SettingsError
@@ -25,14 +28,22 @@ from services.settings import SettingsError
 TENANT = "default"
 
 
-def analyze_video(video: Path, out: Path | None = None, chunk_seconds: float | None = None) -> int:
+def analyze_video(video: Path, out: Path | None = None, chunk_seconds: float | None = None,
+                  stack: bool = False) -> int:
+    """``stack``: run on the real adapters of the local stack (settings from .devhost/stack.env),
+    with the transcription worker as a separate process, as in Azure."""
     if not video.exists():
         return _fail(f"no such file: {video}", 2)
     if not video.is_file():
         return _fail(f"not a file: {video}", 2)
+    if stack:
+        try:
+            os.environ.update(read_stack_env())
+        except FileNotFoundError as error:
+            return _fail(f"{error}; start the local stack first: python -m devhost stack up", 2)
     if chunk_seconds is not None:
         os.environ["CHUNK_SECONDS"] = str(chunk_seconds)
-        dependencies.reset()
+    dependencies.reset()
     try:
         settings = dependencies.settings()
     except SettingsError as error:
@@ -46,9 +57,10 @@ def analyze_video(video: Path, out: Path | None = None, chunk_seconds: float | N
     blob_path = f"{TENANT}/{video_id}.{extension}"
     dependencies.results().create_video(
         VideoRecord(tenant_id=TENANT, video_id=video_id, filename=video.name, blob_path=blob_path))
-    with LocalPlatform() as platform:
+    with LocalPlatform(run_worker=not stack) as platform, _worker_process(stack, log_file):
         dependencies.blobs().put_file(VIDEOS, blob_path, video)
-        platform.blob_created(VIDEOS, blob_path)
+        if not platform.watch_blobs:  # with real storage, devhost's blob watcher notices the upload
+            platform.blob_created(VIDEOS, blob_path)
         status = _follow(platform, instance_id_for(TENANT, video_id))
 
     if status.runtime_status != "Completed":
@@ -66,6 +78,24 @@ def analyze_video(video: Path, out: Path | None = None, chunk_seconds: float | N
     return 0
 
 
+@contextlib.contextmanager
+def _worker_process(enabled: bool, log_file: Path):
+    """``python -m gpu_worker`` beside devhost, sharing its environment; stopped with SIGTERM."""
+    if not enabled:
+        yield None
+        return
+    with open(log_file, "ab") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "gpu_worker"], stdout=log, stderr=log, env=os.environ.copy())
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
 def _log_to_file(path: Path) -> Path:
     """Logs go to a file: stderr is for progress and the one line that matters."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,6 +104,8 @@ def _log_to_file(path: Path) -> Path:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    logging.getLogger("azure").setLevel(logging.WARNING)  # the SDKs log every HTTP request at INFO
+    logging.getLogger("uamqp").setLevel(logging.WARNING)
     return path
 
 

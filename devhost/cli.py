@@ -107,7 +107,7 @@ def analyze(args) -> int:
     from devhost.analyze import analyze_video
 
     return analyze_video(Path(args.video), out=Path(args.out) if args.out else None,
-                         chunk_seconds=args.chunk_seconds)
+                         chunk_seconds=args.chunk_seconds, stack=args.stack)
 
 
 def _port_taken(host: str, port: int) -> bool:
@@ -132,3 +132,23 @@ def _batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
+
+
+def stack(args) -> int:
+    from devhost.stack import manager
+
+    try:
+        if args.action == "up":
+            settings = manager.up()
+            print(f"devhost: stack up; settings in {manager.STACK_ENV}", file=sys.stderr)
+            for name in settings:
+                print(f"  {name}", file=sys.stderr)
+        elif args.action == "down":
+            stopped = manager.down()
+            print(f"devhost: stopped {', '.join(stopped) or 'nothing'}", file=sys.stderr)
+        else:
+            for name, ports in manager.status().items():
+                print(f"{name:12} {'up on ' + ', '.join(map(str, ports)) if ports else 'down'}")
+    except manager.StackError as error:
+        return fail(str(error))
+    return 0

@@ -35,7 +35,7 @@ from devhost.durable import LocalDurableRuntime
 from devhost.durable_api import durable_api_app
 from devhost.http_host import BLOB_UPLOAD_PREFIX, error_response
 from gpu_worker.worker import Worker
-from services.jobs import DEAD_LETTER_SUFFIX, Received
+from services.jobs import DEAD_LETTER_SUFFIX, LockLost, Received
 
 log = logging.getLogger("devhost.platform")
 MAX_UPLOAD_BYTES = 8 * 1024**3
@@ -67,7 +67,8 @@ def functions_triggered_by(functions, trigger_type: str, source_key: str) -> lis
 
 
 class LocalPlatform:
-    def __init__(self, functions=None, run_worker: bool = True, worker: Worker | None = None, poll_s: float = 0.2):
+    def __init__(self, functions=None, run_worker: bool = True, worker: Worker | None = None, poll_s: float = 0.2,
+                 watch_blobs: bool | None = None):
         self.functions = registered_functions() if functions is None else functions
         self.runtime = LocalDurableRuntime(self.functions)
         self.blob_triggers = functions_triggered_by(self.functions, "blobTrigger", "path")
@@ -79,6 +80,9 @@ class LocalPlatform:
                             max_attempts=dependencies.settings().job_max_delivery_count)
         self.worker = worker
         self.poll_s = poll_s
+        # Uploads to a real blob service go straight there (SAS URL), not through devhost:
+        # then devhost watches the containers, as the host's blob trigger does.
+        self.watch_blobs = self.blobs.kind != "folder" if watch_blobs is None else watch_blobs
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._api: LoopbackServer | None = None
@@ -95,6 +99,10 @@ class LocalPlatform:
         self.client_binding = self.runtime.client_binding(self._api.base_url)
         for trigger in self.queue_triggers:
             self._spawn(f"bus-{trigger.name}", lambda t=trigger: self._pump(t))
+        if self.watch_blobs:
+            containers = {t.source.split("/", 1)[0] for t in self.blob_triggers}
+            seen = {(c, name) for c in containers for name in self.blobs.list(c)}  # only new blobs trigger
+            self._spawn("blob-watch", lambda: self._watch(containers, seen))
         if self.worker:
             self._spawn("warm-up", self.worker.warm_up)
             for i in range(dependencies.settings().worker_threads):
@@ -137,6 +145,19 @@ class LocalPlatform:
             stream = InputStream(name=f"{container}/{path}", length=0, uri=f"devhost://{container}/{path}", data=b"")
             self.invoke(trigger, {trigger.trigger_parameter: stream})
 
+    def _watch(self, containers: set[str], seen: set[tuple[str, str]], interval_s: float = 0.5) -> None:
+        while not self._stop.wait(interval_s):
+            for container in containers:
+                try:
+                    names = self.blobs.list(container)
+                except Exception as error:  # noqa: BLE001 - storage briefly away: look again next time
+                    log.warning("cannot list %s: %s", container, error)
+                    continue
+                for name in names:
+                    if (container, name) not in seen:
+                        seen.add((container, name))
+                        threading.Thread(target=self.blob_created, args=(container, name), daemon=True).start()
+
     async def receive_upload(self, scope, receive) -> func.HttpResponse:
         """PUT {BLOB_UPLOAD_PREFIX}{container}/{path}?se=…&sig=… — a SAS-style upload."""
         if scope["method"] != "PUT":
@@ -177,11 +198,14 @@ class LocalPlatform:
                 continue
             try:
                 self.invoke(trigger, {trigger.trigger_parameter: service_bus_message(message)})
+                settle = self.jobs.complete
             except Exception:  # noqa: BLE001 - the host logs, abandons and redelivers
                 log.exception("%s failed on message %s", trigger.name, message.message_id)
-                self.jobs.abandon(message)
-            else:
-                self.jobs.complete(message)
+                settle = self.jobs.abandon
+            try:
+                settle(message)
+            except LockLost as error:  # it will be redelivered; the pump lives on
+                log.warning("could not settle %s: %s", message.message_id, error)
 
     # --- calling functions ------------------------------------------------------------------
 

@@ -1,9 +1,9 @@
 """The blob port (services/blobs.py) as a contract suite.
 
-The ``blobs`` fixture is parametrised over the adapters: today only the folder
-adapter; the Azure Blob adapter joins ``ADAPTERS`` when it arrives and must pass
-every contract test unchanged. Contract tests call only the ``BlobStore`` port
-methods. Tests that look at the folder on disk or at the devhost upload
+The ``blobs`` fixture is parametrised over the adapters: the folder adapter and
+the Azure Blob adapter (services/blobs_azure.py) against one Azurite started for
+this module on free loopback ports; both pass every contract test unchanged.
+Contract tests call only the ``BlobStore`` port methods. Tests that look at the folder on disk or at the devhost upload
 signature (``check_upload``) are folder-specific and live in their own section.
 """
 
@@ -19,23 +19,38 @@ import ffmpeg
 import numpy as np
 import pytest
 
+from devhost.stack.azurite import start_azurite
 from services.blobs import CHUNKS, VIDEOS, BlobNotFound, FolderBlobStore
+from services.blobs_azure import AzureBlobStore
 from tests.speech_fixtures import write_wav
 
 UPLOAD_BASE = "http://127.0.0.1:7071"
 
 
-def _folder_store(tmp_path: Path) -> FolderBlobStore:
+@pytest.fixture(scope="module")
+def azurite(tmp_path_factory):
+    """One Azurite (Blob, Queue, Table on free loopback ports) for this module's Azure tests."""
+    handle = start_azurite(tmp_path_factory.mktemp("azurite"))
+    yield handle
+    handle.stop()
+
+
+def _folder_store(request, tmp_path: Path) -> FolderBlobStore:
     return FolderBlobStore(tmp_path / "blobs", upload_base_url=UPLOAD_BASE)
 
 
-# name -> factory(tmp_path) -> a store; the Azure adapter (Azurite) is added here later.
-ADAPTERS = {"folder": _folder_store}
+def _azure_store(request, tmp_path: Path) -> AzureBlobStore:
+    # Azurite starts only when an Azure test runs; tests share it, each under its own tenant prefix.
+    return AzureBlobStore.from_connection_string(request.getfixturevalue("azurite").connection_string)
+
+
+# name -> factory(request, tmp_path) -> a store
+ADAPTERS = {"folder": _folder_store, "azure": _azure_store}
 
 
 @pytest.fixture(params=sorted(ADAPTERS))
 def blobs(request, tmp_path):
-    return ADAPTERS[request.param](tmp_path)
+    return ADAPTERS[request.param](request, tmp_path)
 
 
 @pytest.fixture
@@ -266,8 +281,8 @@ def _signed_parts(url: str) -> tuple[str, str, str, str]:
 
 
 @pytest.fixture
-def folder(tmp_path):
-    return _folder_store(tmp_path)
+def folder(request, tmp_path):
+    return _folder_store(request, tmp_path)
 
 
 def test_folder_keeps_each_blob_as_a_file_under_root_container_path(folder, tmp_path):

@@ -1,8 +1,9 @@
 """The results port (services/results.py) as a contract suite.
 
-The ``backend`` fixture is parametrised over the adapters: today only SQLite; the
-Cosmos DB adapter joins ``ADAPTERS`` when it arrives and must pass every test
-unchanged. A backend opens any number of store clients over the same storage
+The ``backend`` fixture is parametrised over the adapters: SQLite (the embedded
+default) and Cosmos DB (services/results_cosmos.py, against the in-memory Cosmos stand-in
+devhost/stack/cosmos_launcher.js, one server per module and one database per test); both
+pass every test unchanged. A backend opens any number of store clients over the same storage
 (``backend.open()``): a second client is how the suite checks persistence and
 concurrent writers, the way a Functions host and a worker share one Cosmos container.
 """
@@ -15,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from devhost.stack.cosmos_launcher import CosmosLauncherError, start_cosmos
 from services.results import PreconditionFailed, SqliteResultsStore, VideoNotFound, VideoRecord
+from services.results_cosmos import CosmosResultsStore
 
 
 class SqliteBackend:
@@ -26,13 +29,35 @@ class SqliteBackend:
         return SqliteResultsStore(self.path)
 
 
-# name -> factory(tmp_path) -> a backend with .open(); the Cosmos adapter is added here later.
-ADAPTERS = {"sqlite": SqliteBackend}
+class CosmosBackend:
+    fixtures = ("cosmos_server",)
+
+    def __init__(self, tmp_path: Path, server):
+        self.server = server
+        self.database = f"results-{uuid.uuid4().hex[:12]}"  # a fresh database per test
+
+    def open(self) -> CosmosResultsStore:
+        return CosmosResultsStore.from_key(self.server.endpoint, self.server.key, self.database)
+
+
+# name -> factory(tmp_path, *the fixtures named in its ``fixtures``) -> a backend with .open().
+ADAPTERS = {"sqlite": SqliteBackend, "cosmos": CosmosBackend}
+
+
+@pytest.fixture(scope="module")
+def cosmos_server():
+    try:
+        server = start_cosmos()
+    except CosmosLauncherError as error:
+        pytest.fail(f"{error}\n(install Node 20 and run `cd devhost/stack && npm ci`)")
+    yield server
+    server.stop()
 
 
 @pytest.fixture(params=sorted(ADAPTERS))
 def backend(request, tmp_path):
-    return ADAPTERS[request.param](tmp_path)
+    factory = ADAPTERS[request.param]
+    return factory(tmp_path, *(request.getfixturevalue(name) for name in getattr(factory, "fixtures", ())))
 
 
 @pytest.fixture
@@ -298,3 +323,78 @@ def test_concurrent_optimistic_updates_lose_no_increment(backend, tenant, client
 def test_health_is_ok(store):
     health = store.health()
     assert (health.name, health.status) == ("results", "ok")
+
+
+# --- Cosmos DB adapter only: what the contract cannot see ----------------------------------
+
+
+@pytest.fixture
+def cosmos_store(cosmos_server):
+    return CosmosBackend(Path("."), cosmos_server).open()
+
+
+def test_cosmos_update_beyond_one_patch_falls_back_to_an_etag_guarded_replace(cosmos_store, tenant, monkeypatch):
+    import services.results_cosmos as results_cosmos
+
+    monkeypatch.setattr(results_cosmos, "PATCH_LIMIT", 2)
+    created = cosmos_store.create_video(new_video(tenant, "v1"))
+    updated = cosmos_store.update_video(tenant, "v1", if_match=created.etag, status="failed", stage="probe",
+                                        error="no audio")
+    assert (updated.status, updated.stage, updated.error) == ("failed", "probe", "no audio")
+    with pytest.raises(PreconditionFailed):
+        cosmos_store.update_video(tenant, "v1", if_match=created.etag, status="queued", stage="x", error=None)
+    assert cosmos_store.update_video(tenant, "v1", status="queued", stage="x", error=None).status == "queued"
+    with pytest.raises(VideoNotFound):
+        cosmos_store.update_video(tenant, "missing", status="queued", stage="x", error=None)
+
+
+def test_cosmos_concurrent_saves_and_reads_never_mix_two_analyses(cosmos_server, tenant):
+    backend = CosmosBackend(Path("."), cosmos_server)
+    writers = [backend.open() for _ in range(3)]
+    reader, errors, seen = backend.open(), [], []
+    done = threading.Event()
+
+    def save(store, marker):
+        try:
+            for round_ in range(6):
+                qs = [dict(question(i), text=f"{marker}-{round_}") for i in range(1 + (round_ + marker) % 4)]
+                store.save_analysis(tenant, "v1", analysis_doc("v1", qs))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    def read():
+        try:
+            while not done.is_set():
+                got = reader.get_analysis(tenant, "v1")
+                if got is not None:
+                    seen.append({q["text"] for q in got["questions"]})
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=save, args=(store, i)) for i, store in enumerate(writers)]
+    watcher = threading.Thread(target=read)
+    watcher.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    done.set()
+    watcher.join(timeout=60)
+    assert errors == []
+    assert seen and all(len(texts) == 1 for texts in seen)  # every read: the questions of one save
+    final = reader.get_analysis(tenant, "v1")
+    stored = list(reader._questions.query_items(  # no orphans of losing or replaced saves
+        "SELECT VALUE c.id FROM c", partition_key=[tenant, "v1"]))
+    assert len(stored) == len(final["questions"])
+
+
+def test_cosmos_ids_it_cannot_store_are_refused_on_write_and_absent_on_read(cosmos_store, tenant):
+    with pytest.raises(ValueError):
+        cosmos_store.create_video(new_video(tenant, "a/b"))
+    with pytest.raises(ValueError):
+        cosmos_store.save_analysis(tenant, "a?b", analysis_doc("a?b", []))
+    assert cosmos_store.get_video(tenant, "a/b") is None
+    assert cosmos_store.get_analysis(tenant, "a#b") is None
+    assert cosmos_store.delete_video(tenant, "a/b") is False
+    with pytest.raises(VideoNotFound):
+        cosmos_store.update_video(tenant, "a/b", status="failed")

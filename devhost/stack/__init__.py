@@ -1,0 +1,1 @@
+"""Local stand-ins for the Azure services (python -m devhost stack up)."""
