@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from gpu_worker.healthcheck import beat
 from models.transcriber import AudioUnreadable, Transcriber
 from pipeline.records import ChunkTranscript
 from services.blobs import CHUNKS, BlobNotFound, BlobStore
@@ -80,6 +81,7 @@ class Worker:
         """Receive and handle jobs until ``stop`` is set; the current job always finishes."""
         log.info("worker receiving from %s", JOBS_QUEUE)
         while not self.stop.is_set():
+            beat()
             message = self.jobs.receive(JOBS_QUEUE, max_wait_s=poll_s)
             if message is not None:
                 self.handle(message)

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Set up everything this project needs, idempotently:
 #   bash scripts/setup.sh          Python 3.11+ virtualenv in .venv with requirements-dev.txt, and ffmpeg
-#   bash scripts/setup.sh --test   … plus the system tools the tests use (redis-server, espeak-ng)
+#   bash scripts/setup.sh --test   … plus the system tools the tests use (redis-server, espeak-ng) and the
+#                                    local stack's Node packages (Azurite, the Cosmos-compatible server)
+#   bash scripts/setup.sh --stack  … only what `python -m devhost stack up` needs
 #   bash scripts/setup.sh --bench  … plus the load generator the benchmarks use (wrk)
+#   bash scripts/setup.sh --checks … plus the static checkers (checkov, actionlint, hadolint, shellcheck) in their own
+#                                    virtualenv .venv-checks, pinned by requirements-checks.txt
 # System packages come from apt (Debian/Ubuntu; sudo when not root) or Homebrew.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,11 +55,39 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "$wanted" > "$stamp"
 fi
 
+checks_venv() {  # checkov pins many packages that can conflict with the app's: a virtualenv of its own
+  if [ ! -x .venv-checks/bin/python ]; then
+    local py; py=$(python_bin)
+    say "creating .venv-checks with $py"
+    "$py" -m venv .venv-checks
+  fi
+  local stamp=.venv-checks/.requirements.sha256 wanted
+  wanted=$(sha256sum < requirements-checks.txt | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    say "installing the static checkers (requirements-checks.txt)"
+    .venv-checks/bin/python -m pip install -q --disable-pip-version-check -r requirements-checks.txt
+    echo "$wanted" > "$stamp"
+  fi
+}
+
+node_stack() {  # Azurite and the Cosmos-compatible server, pinned by devhost/stack/package-lock.json
+  system_packages node:nodejs npm:npm
+  local stamp=devhost/stack/node_modules/.lock.sha256 wanted
+  wanted=$(sha256sum < devhost/stack/package-lock.json | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    say "installing the local stack's Node packages (devhost/stack)"
+    (cd devhost/stack && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$wanted" > "$stamp"
+  fi
+}
+
 system_packages ffmpeg:ffmpeg ffprobe:ffmpeg
 for option in "$@"; do
   case "$option" in
-    --test) system_packages redis-server:redis-server espeak-ng:espeak-ng ;;
+    --test) system_packages redis-server:redis-server espeak-ng:espeak-ng; node_stack ;;
+    --stack) system_packages redis-server:redis-server; node_stack ;;
     --bench) system_packages wrk:wrk ;;
+    --checks) checks_venv ;;
     *) say "unknown option $option"; exit 2 ;;
   esac
 done

@@ -26,7 +26,7 @@ def test_only_blueprints_and_devhost_import_azure_functions():
     offenders = []
     for path in REPO.rglob("*.py"):
         relative = path.relative_to(REPO)
-        if relative.parts[0] in {"blueprints", "devhost", "tests", ".venv"} or relative.name == "function_app.py":
+        if relative.parts[0] in {"blueprints", "devhost", "tests", ".venv", ".venv-checks"} or relative.name == "function_app.py":
             continue
         if any(m.startswith(AZURE_FUNCTIONS_MODULES) for m in imported_modules(path)):
             offenders.append(str(relative))

@@ -1,0 +1,591 @@
+// Classroom-video analytics on Azure, for `azd up`.
+//
+//   api     Function app, Flex Consumption, Python 3.11 (HTTP API, EventGrid blob trigger,
+//           Durable orchestration, Service Bus triggers)         modules/function-app.bicep
+//   worker  GPU transcription worker on Container Apps (KEDA on "transcription-jobs")
+//                                                                modules/container-apps.bicep
+//   data    Storage (videos, chunks, task hub), Service Bus, Cosmos DB, Redis
+//   ops     Log Analytics + Application Insights, Key Vault, ACR, Static Web App
+//
+// Identity: three user-assigned identities (api, worker, scaler) and no keys anywhere:
+// storage shared keys, Service Bus SAS, Cosmos keys, Redis access keys, ACR admin user and
+// App Insights instrumentation-key ingestion are all disabled.
+//
+// First `azd up`: provision -> deploy api -> postdeploy hook (azure.yaml) creates the
+// Event Grid subscription of the blob trigger (its webhook key exists only once the code
+// runs) and sets BLOB_EVENT_SUBSCRIPTION_ENABLED=true, so later provisions declare it
+// here (modules/blob-events.bicep).
+
+targetScope = 'subscription'
+
+// --- azd ------------------------------------------------------------------------------
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment; seeds every resource name and the azd-env-name tag.')
+param environmentName string
+
+@minLength(1)
+@description('Primary region for all resources (must offer the Flex Consumption plan).')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Second region: Cosmos DB failover region (provisioned mode) and, when set, geo-redundant storage (GRS replicates to the primary region\'s Azure pair). Empty for a single-region deployment.')
+param secondaryLocation string = ''
+
+@description('Object id of the deploying user (azd sets AZURE_PRINCIPAL_ID); gets data roles for debugging. Empty for none.')
+param principalId string = ''
+
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param principalType string = 'User'
+
+@description('Resource group name; empty for rg-{environmentName}.')
+param resourceGroupName string = ''
+
+// --- storage --------------------------------------------------------------------------
+
+@description('Days after upload before a video moves to the cool tier.')
+param videoCoolAfterDays int = 30
+@description('Days after upload before a video moves to the archive tier.')
+param videoArchiveAfterDays int = 90
+@description('Days after upload before a video is deleted (retention of recordings).')
+param videoRetentionDays int = 365
+@description('Days before audio chunks and chunk transcripts are deleted.')
+@minValue(1)
+@maxValue(7)
+param chunkRetentionDays int = 2
+@description('Blob soft-delete days (0: off).')
+param blobSoftDeleteDays int = 7
+
+@description('Declare the blob trigger\'s Event Grid subscription (set to true by the api postdeploy hook once the code is deployed).')
+param blobEventSubscriptionEnabled bool = false
+
+// --- function app ---------------------------------------------------------------------
+
+@allowed([
+  512
+  2048
+  4096
+])
+param functionInstanceMemoryMB int = 2048
+@minValue(1)
+@maxValue(1000)
+param functionMaximumInstanceCount int = 100
+@minValue(0)
+param functionAlwaysReadyInstances int = 0
+@description('Subnet delegated to Microsoft.App/environments for VNet integration of the function app; empty for none.')
+param functionSubnetId string = ''
+@description('Browser origins allowed besides the Static Web App (e.g. http://localhost:5173 for front-end work).')
+param additionalCorsOrigins array = []
+
+// --- messaging ------------------------------------------------------------------------
+
+@allowed([
+  'Standard'
+  'Premium'
+])
+param serviceBusSku string = 'Standard'
+@description('JOB_LOCK_SECONDS and the jobs queue lock duration (Service Bus maximum: 300).')
+@minValue(10)
+@maxValue(300)
+param jobLockSeconds int = 300
+@description('JOB_MAX_DELIVERY_COUNT and the jobs queue maxDeliveryCount.')
+@minValue(1)
+@maxValue(10)
+param jobMaxDeliveryCount int = 3
+@description('Give the api identity Service Bus Data Owner on its trigger queues for precise scale-controller metrics (see modules/rbac.bicep).')
+param grantApiServiceBusOwnerForScaling bool = false
+
+// --- Cosmos DB ------------------------------------------------------------------------
+
+@allowed([
+  'Serverless'
+  'Provisioned'
+])
+param cosmosCapacityMode string = 'Serverless'
+@minValue(1000)
+param cosmosAutoscaleMaxThroughput int = 1000
+@allowed([
+  'Continuous7Days'
+  'Continuous30Days'
+])
+param cosmosBackupTier string = 'Continuous7Days'
+@description('The worker never touches Cosmos (results travel over Service Bus); true grants it data access anyway.')
+param grantWorkerCosmosAccess bool = false
+
+// --- Redis ----------------------------------------------------------------------------
+
+@allowed([
+  'Basic'
+  'Standard'
+  'Premium'
+])
+param redisSku string = 'Standard'
+@minValue(0)
+@maxValue(6)
+param redisCapacity int = 1
+@description('Subnet for a Redis private endpoint; when set, Redis public network access is disabled (set functionSubnetId too).')
+param redisPrivateEndpointSubnetId string = ''
+@description('Private DNS zone (privatelink.redis.cache.windows.net) id for the Redis private endpoint.')
+param redisPrivateDnsZoneId string = ''
+
+// --- worker ---------------------------------------------------------------------------
+
+@description('Region of the worker\'s Container Apps environment (serverless GPUs exist in few regions); empty for location.')
+param workerLocation string = ''
+@description('false runs the worker on the CPU consumption profile (WHISPER_DEVICE=cpu, int8).')
+param workerUseGpu bool = true
+@description('GPU workload profile type: Consumption-GPU-NC8as-T4, Consumption-GPU-NC24-A100 (serverless) or NC24-A100 etc. (dedicated).')
+param workerGpuProfileType string = 'Consumption-GPU-NC8as-T4'
+@minValue(1)
+param workerMaxReplicas int = 4
+@description('KEDA messageCount: waiting transcription jobs per worker replica.')
+@minValue(1)
+param workerMessagesPerReplica int = 10
+@description('Worker image (azd sets SERVICE_WORKER_IMAGE_NAME after `azd deploy worker`); empty for a placeholder.')
+param workerImage string = ''
+@description('vCPU per worker replica; empty for the profile default.')
+param workerCpu string = ''
+@description('Memory per worker replica (e.g. 56Gi); empty for the profile default.')
+param workerMemory string = ''
+@description('Port of the worker\'s GET /healthz endpoint; 0 while the worker serves none (no probes).')
+param workerHealthProbePort int = 0
+
+@allowed([
+  'Basic'
+  'Standard'
+])
+param registrySku string = 'Standard'
+
+// --- app settings (README settings table) ---------------------------------------------
+
+@description('WHISPER_MODEL: tiny.en (shipped in the image) or a folder holding a CTranslate2 Whisper model.')
+param whisperModel string = 'tiny.en'
+param whisperBeamSize int = 5
+@description('WORKER_CONCURRENCY: chunks one worker replica transcribes at once.')
+@minValue(1)
+param workerConcurrency int = 2
+param chunkSeconds int = 30
+param chunkOverlapSeconds int = 2
+param chunkTimeoutSeconds int = 600
+param chunkMaxDispatches int = 3
+param maxVideoSeconds int = 10800
+param predictionCacheTtlSeconds int = 604800
+param uploadUrlTtlSeconds int = 3600
+
+// --- front end, vault, logs -----------------------------------------------------------
+
+@allowed([
+  'Free'
+  'Standard'
+])
+param staticWebAppSku string = 'Free'
+@description('Static Web Apps exist in few regions.')
+@allowed([
+  'westus2'
+  'centralus'
+  'eastus2'
+  'westeurope'
+  'eastasia'
+])
+param staticWebAppLocation string = 'westeurope'
+@description('Standard SKU only: link the function app as the Static Web App\'s /api backend.')
+param linkStaticWebAppBackend bool = false
+
+@description('Key Vault name; empty for a generated one (a purge-protected vault keeps its name reserved after deletion).')
+param keyVaultName string = ''
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param keyVaultPublicNetworkAccess string = 'Disabled'
+
+@minValue(30)
+param logRetentionDays int = 30
+
+// --- names ----------------------------------------------------------------------------
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var names = {
+  resourceGroup: !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
+  apiIdentity: 'id-api-${resourceToken}'
+  workerIdentity: 'id-worker-${resourceToken}'
+  scalerIdentity: 'id-scaler-${resourceToken}'
+  logAnalytics: 'log-${resourceToken}'
+  applicationInsights: 'appi-${resourceToken}'
+  storage: 'st${resourceToken}'
+  systemTopic: 'evgt-videos-${resourceToken}'
+  serviceBus: 'sb-${resourceToken}'
+  cosmos: 'cosmos-${resourceToken}'
+  redis: 'redis-${resourceToken}'
+  registry: 'cr${resourceToken}'
+  keyVault: !empty(keyVaultName) ? keyVaultName : 'kv-${resourceToken}'
+  plan: 'plan-${resourceToken}'
+  functionApp: 'func-api-${resourceToken}'
+  containerAppsEnvironment: 'cae-${resourceToken}'
+  worker: 'ca-worker-${resourceToken}'
+  staticWebApp: 'stapp-${resourceToken}'
+}
+// Flex Consumption deployment package container (same naming as the azd samples).
+var deploymentContainerName = 'app-package-${take(names.functionApp, 32)}-${take(resourceToken, 7)}'
+var blobTriggerFunctionName = 'on_video_uploaded'
+var hasUser = !empty(principalId)
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: names.resourceGroup
+  location: location
+  tags: tags
+}
+
+// --- identities and monitoring --------------------------------------------------------
+
+module identities 'modules/identities.bicep' = {
+  name: 'identities'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    apiIdentityName: names.apiIdentity
+    workerIdentityName: names.workerIdentity
+    scalerIdentityName: names.scalerIdentity
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    logAnalyticsName: names.logAnalytics
+    applicationInsightsName: names.applicationInsights
+    retentionInDays: logRetentionDays
+  }
+}
+
+// --- front end (first: its origin feeds the CORS rules of the API and of blob storage) -
+
+module staticWebApp 'modules/static-web-app.bicep' = {
+  name: 'static-web-app'
+  scope: rg
+  params: {
+    location: staticWebAppLocation
+    tags: tags
+    name: names.staticWebApp
+    skuName: staticWebAppSku
+  }
+}
+
+var corsOrigins = concat([staticWebApp.outputs.uri], additionalCorsOrigins)
+
+// --- data -----------------------------------------------------------------------------
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: names.storage
+    // GRS when a second region is wanted: its secondary is the Azure pair of `location`
+    // (not selectable). Archive tiering rules out ZRS/GZRS.
+    skuName: empty(secondaryLocation) ? 'Standard_LRS' : 'Standard_GRS'
+    deploymentContainerName: deploymentContainerName
+    videoCoolAfterDays: videoCoolAfterDays
+    videoArchiveAfterDays: videoArchiveAfterDays
+    videoRetentionDays: videoRetentionDays
+    chunkRetentionDays: chunkRetentionDays
+    blobSoftDeleteDays: blobSoftDeleteDays
+    corsAllowedOrigins: corsOrigins
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+  }
+}
+
+module serviceBus 'modules/servicebus.bicep' = {
+  name: 'servicebus'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: names.serviceBus
+    skuName: serviceBusSku
+    jobLockSeconds: jobLockSeconds
+    maxDeliveryCount: jobMaxDeliveryCount
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+  }
+}
+
+module cosmos 'modules/cosmos.bicep' = {
+  name: 'cosmos'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    accountName: names.cosmos
+    secondaryLocation: secondaryLocation
+    capacityMode: cosmosCapacityMode
+    autoscaleMaxThroughput: cosmosAutoscaleMaxThroughput
+    continuousBackupTier: cosmosBackupTier
+    dataContributorPrincipalIds: concat([identities.outputs.apiPrincipalId], grantWorkerCosmosAccess ? [identities.outputs.workerPrincipalId] : [], hasUser ? [principalId] : [])
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+  }
+}
+
+module redis 'modules/redis.bicep' = {
+  name: 'redis'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: names.redis
+    skuName: redisSku
+    capacity: redisCapacity
+    privateEndpointSubnetId: redisPrivateEndpointSubnetId
+    privateDnsZoneId: redisPrivateDnsZoneId
+    dataContributors: [
+      {
+        objectId: identities.outputs.apiPrincipalId
+        alias: identities.outputs.apiIdentityName
+      }
+    ]
+    dataOwners: hasUser ? [
+      {
+        objectId: principalId
+        alias: 'deploying-principal'
+      }
+    ] : []
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+  }
+}
+
+module registry 'modules/registry.bicep' = {
+  name: 'registry'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: names.registry
+    skuName: registrySku
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: names.keyVault
+    publicNetworkAccess: keyVaultPublicNetworkAccess
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+  }
+}
+
+module rbac 'modules/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    chunksContainerName: storage.outputs.chunksContainerName
+    serviceBusName: serviceBus.outputs.name
+    jobsQueueName: serviceBus.outputs.jobsQueueName
+    resultsQueueName: serviceBus.outputs.resultsQueueName
+    registryName: registry.outputs.name
+    keyVaultName: keyVault.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    apiPrincipalId: identities.outputs.apiPrincipalId
+    workerPrincipalId: identities.outputs.workerPrincipalId
+    scalerPrincipalId: identities.outputs.scalerPrincipalId
+    grantApiServiceBusOwnerForScaling: grantApiServiceBusOwnerForScaling
+    userPrincipalId: principalId
+    userPrincipalType: principalType
+  }
+}
+
+// --- compute --------------------------------------------------------------------------
+
+// Settings the app reads (README settings table), plus the adapter settings of the
+// Azure adapters (services/): identity-based, so endpoints only, never keys.
+//   COSMOS_ENDPOINT       https://{account}.documents.azure.com:443/ (services/results_cosmos.py)
+//   COSMOS_DATABASE       classroom (containers videos, questions, feedback)
+//   BLOB_ACCOUNT_URL      https://{account}.blob.core.windows.net/
+//   SERVICEBUS_NAMESPACE  {namespace}.servicebus.windows.net (fully qualified)
+//   REDIS_HOST            {name}.redis.cache.windows.net; TLS port 6380, Entra ID auth
+//                         (user = the identity's object id, password = a token for
+//                         https://redis.azure.com/.default). REDIS_URL stays unset: the
+//                         current cache adapter only speaks REDIS_URL with a password,
+//                         which this cache does not accept, so until it learns Entra ID
+//                         the app uses its in-process cache.
+//   AZURE_CLIENT_ID       (set by the module) the identity DefaultAzureCredential uses
+// Blobs and Service Bus adapters are chosen in services/settings.py from the Functions
+// host's own connection settings (AzureWebJobsStorage__accountName,
+// ServiceBusConnection__fullyQualifiedNamespace), which the module sets; BLOB_ACCOUNT_URL
+// and SERVICEBUS_NAMESPACE name the same endpoints for code outside the host.
+var functionAppSettings = {
+  BLOB_ACCOUNT_URL: storage.outputs.primaryBlobEndpoint
+  COSMOS_ENDPOINT: cosmos.outputs.endpoint
+  COSMOS_DATABASE: cosmos.outputs.databaseName
+  SERVICEBUS_NAMESPACE: serviceBus.outputs.fullyQualifiedNamespace
+  REDIS_HOST: redis.outputs.hostName
+  WHISPER_MODEL: whisperModel
+  // The function app never transcribes; "auto" is valid on any host.
+  WHISPER_DEVICE: 'auto'
+  WHISPER_COMPUTE_TYPE: 'auto'
+  WHISPER_BEAM_SIZE: whisperBeamSize
+  WORKER_CONCURRENCY: workerConcurrency
+  CHUNK_SECONDS: chunkSeconds
+  CHUNK_OVERLAP_SECONDS: chunkOverlapSeconds
+  CHUNK_TIMEOUT_SECONDS: chunkTimeoutSeconds
+  CHUNK_MAX_DISPATCHES: chunkMaxDispatches
+  MAX_VIDEO_SECONDS: maxVideoSeconds
+  JOB_LOCK_SECONDS: jobLockSeconds
+  JOB_MAX_DELIVERY_COUNT: jobMaxDeliveryCount
+  PREDICTION_CACHE_TTL_SECONDS: predictionCacheTtlSeconds
+  UPLOAD_URL_TTL_SECONDS: uploadUrlTtlSeconds
+}
+
+module functionApp 'modules/function-app.bicep' = {
+  name: 'function-app'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: names.functionApp
+    planName: names.plan
+    identityId: identities.outputs.apiIdentityId
+    identityClientId: identities.outputs.apiClientId
+    storageAccountName: storage.outputs.name
+    storageBlobEndpoint: storage.outputs.primaryBlobEndpoint
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    instanceMemoryMB: functionInstanceMemoryMB
+    maximumInstanceCount: functionMaximumInstanceCount
+    alwaysReadyHttpInstances: functionAlwaysReadyInstances
+    virtualNetworkSubnetId: functionSubnetId
+    corsAllowedOrigins: corsOrigins
+    appSettings: functionAppSettings
+  }
+  // The host must start with its storage and Service Bus roles in place.
+  dependsOn: [
+    rbac
+  ]
+}
+
+module blobEvents 'modules/blob-events.bicep' = {
+  name: 'blob-events'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    systemTopicName: names.systemTopic
+    storageAccountId: storage.outputs.id
+    videosContainerName: storage.outputs.videosContainerName
+    subscriptionEnabled: blobEventSubscriptionEnabled
+    functionAppName: functionApp.outputs.name
+    blobTriggerFunctionName: blobTriggerFunctionName
+  }
+}
+
+module staticWebAppBackend 'modules/static-web-app-backend.bicep' = if (linkStaticWebAppBackend && staticWebAppSku == 'Standard') {
+  name: 'static-web-app-backend'
+  scope: rg
+  params: {
+    staticWebAppName: staticWebApp.outputs.name
+    backendResourceId: functionApp.outputs.id
+    backendLocation: location
+  }
+}
+
+module worker 'modules/container-apps.bicep' = {
+  name: 'worker'
+  scope: rg
+  params: {
+    location: !empty(workerLocation) ? workerLocation : location
+    tags: tags
+    environmentName: names.containerAppsEnvironment
+    appName: names.worker
+    useGpu: workerUseGpu
+    gpuProfileType: workerGpuProfileType
+    image: workerImage
+    registryLoginServer: registry.outputs.loginServer
+    workerIdentityId: identities.outputs.workerIdentityId
+    workerIdentityClientId: identities.outputs.workerClientId
+    scalerIdentityId: identities.outputs.scalerIdentityId
+    serviceBusName: serviceBus.outputs.name
+    serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+    jobsQueueName: serviceBus.outputs.jobsQueueName
+    blobAccountUrl: storage.outputs.primaryBlobEndpoint
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+    maxReplicas: workerMaxReplicas
+    messagesPerReplica: workerMessagesPerReplica
+    cpu: workerCpu
+    memory: workerMemory
+    healthProbePort: workerHealthProbePort
+    workerSettings: {
+      WHISPER_MODEL: whisperModel
+      WHISPER_BEAM_SIZE: whisperBeamSize
+      WORKER_CONCURRENCY: workerConcurrency
+      JOB_LOCK_SECONDS: jobLockSeconds
+      JOB_MAX_DELIVERY_COUNT: jobMaxDeliveryCount
+    }
+  }
+  // AcrPull and the scaler's queue role must exist before the first revision.
+  dependsOn: [
+    rbac
+  ]
+}
+
+// --- outputs (azd writes them to .azure/{env}/.env) -----------------------------------
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+
+// azd: where `azd deploy worker` pushes the image
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = registry.outputs.loginServer
+output AZURE_CONTAINER_REGISTRY_NAME string = registry.outputs.name
+output AZURE_CONTAINER_APPS_ENVIRONMENT_NAME string = worker.outputs.environmentName
+output AZURE_CONTAINER_APPS_ENVIRONMENT_ID string = worker.outputs.environmentId
+
+output SERVICE_API_NAME string = functionApp.outputs.name
+output SERVICE_WORKER_NAME string = worker.outputs.appName
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output FUNCTION_APP_URL string = functionApp.outputs.uri
+output STATIC_WEB_APP_NAME string = staticWebApp.outputs.name
+output STATIC_WEB_APP_URL string = staticWebApp.outputs.uri
+
+// Endpoints the app reads (same names as the app settings)
+output BLOB_ACCOUNT_URL string = storage.outputs.primaryBlobEndpoint
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output SERVICEBUS_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
+output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
+output COSMOS_DATABASE string = cosmos.outputs.databaseName
+output REDIS_HOST string = redis.outputs.hostName
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_KEY_VAULT_ENDPOINT string = keyVault.outputs.endpoint
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+@description('Name of the app setting that holds the Application Insights connection string.')
+output APPLICATIONINSIGHTS_CONNECTION_STRING_SETTING string = 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+@description('Every app setting of the function app, for documentation and checks.')
+output FUNCTION_APP_SETTING_NAMES array = functionApp.outputs.appSettingNames
+
+// Used by the api postdeploy hook in azure.yaml
+output BLOB_EVENTS_SYSTEM_TOPIC_NAME string = blobEvents.outputs.systemTopicName
+output BLOB_EVENTS_SUBSCRIPTION_NAME string = blobEvents.outputs.subscriptionName
+output BLOB_TRIGGER_FUNCTION_NAME string = blobTriggerFunctionName
+output VIDEOS_CONTAINER_NAME string = storage.outputs.videosContainerName
+output CHUNKS_CONTAINER_NAME string = storage.outputs.chunksContainerName
