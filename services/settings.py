@@ -137,11 +137,19 @@ def build_jobs(settings: Settings) -> JobQueue:
 
 
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-DEVELOPMENT_STORAGE = (
-    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + AZURITE_KEY + ";"
-    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
-    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
-)
+
+
+def azurite_connection_string(blob_port: int = 10000, queue_port: int = 10001, table_port: int = 10002,
+                              host: str = "127.0.0.1") -> str:
+    """Azurite's well-known account on the given ports (the defaults are what the host's
+    "UseDevelopmentStorage=true" means)."""
+    return ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + AZURITE_KEY + ";"
+            f"BlobEndpoint=http://{host}:{blob_port}/devstoreaccount1;"
+            f"QueueEndpoint=http://{host}:{queue_port}/devstoreaccount1;"
+            f"TableEndpoint=http://{host}:{table_port}/devstoreaccount1;")
+
+
+DEVELOPMENT_STORAGE = azurite_connection_string()
 
 
 def _development_storage(connection_string: str) -> str:

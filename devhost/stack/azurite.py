@@ -22,12 +22,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.settings import AZURITE_KEY, azurite_connection_string
+
 STACK_DIR = Path(__file__).resolve().parent
 AZURITE_BIN = STACK_DIR / "node_modules" / ".bin" / "azurite"
 
 # The storage emulator's published, well-known development account (not a secret).
 ACCOUNT_NAME = "devstoreaccount1"
-ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+ACCOUNT_KEY = AZURITE_KEY
 
 _LISTENING = re.compile(r"Azurite (Blob|Queue|Table) service is successfully listening at http://[^:]+:(\d+)")
 _LOG_NAME = "azurite.log"
@@ -56,11 +58,7 @@ class AzuriteHandle:
 
     @property
     def connection_string(self) -> str:
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
-            f"BlobEndpoint={self.endpoint('blob')};QueueEndpoint={self.endpoint('queue')};"
-            f"TableEndpoint={self.endpoint('table')};"
-        )
+        return azurite_connection_string(self.blob_port, self.queue_port, self.table_port, self.host)
 
     @property
     def running(self) -> bool:
@@ -97,14 +95,7 @@ def start_azurite(folder: Path | str, blob_port: int = 0, queue_port: int = 0, t
     folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     log_path = folder / _LOG_NAME
-    command = [
-        str(AZURITE_BIN),
-        "--location", str(folder),
-        "--blobHost", host, "--blobPort", str(blob_port),
-        "--queueHost", host, "--queuePort", str(queue_port),
-        "--tableHost", host, "--tablePort", str(table_port),
-        "--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry",
-    ]
+    command = azurite_command(folder, blob_port, queue_port, table_port, host)
     with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    cwd=folder)
@@ -117,6 +108,20 @@ def start_azurite(folder: Path | str, blob_port: int = 0, queue_port: int = 0, t
     handle = AzuriteHandle(process, folder, ports["Blob"], ports["Queue"], ports["Table"], host)
     atexit.register(handle.stop)  # a forgotten handle does not outlive the Python process (a SIGKILL still can)
     return handle
+
+
+def azurite_command(folder: Path, blob_port: int, queue_port: int, table_port: int,
+                    host: str = "127.0.0.1") -> list[str]:
+    """Azurite's command line: the three services on ``host``, data in ``folder``."""
+    return [
+        str(AZURITE_BIN),
+        "--location", str(folder),
+        "--blobHost", host, "--blobPort", str(blob_port),
+        "--queueHost", host, "--queuePort", str(queue_port),
+        "--tableHost", host, "--tablePort", str(table_port),
+        # The SDK speaks a newer storage API version than Azurite 3.37 knows.
+        "--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry",
+    ]
 
 
 def _wait_for_ports(process: subprocess.Popen, log_path: Path, timeout_s: float) -> dict[str, int]:

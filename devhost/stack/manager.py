@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Callable
 
 from devhost.asgi import free_port
+from devhost.stack.azurite import azurite_command
 from devhost.stack.cosmos_launcher import EMULATOR_KEY
 from devhost.stack_env import STACK_ENV, write_stack_env
-from services.settings import AZURITE_KEY
+from services.settings import azurite_connection_string
 
 STACK_DIR = Path(__file__).resolve().parent
 NODE_BIN = STACK_DIR / "node_modules" / ".bin"
@@ -49,17 +50,7 @@ class Service:
 
 
 def _azurite(ports, state):
-    blob, queue, table = ports
-    return [str(NODE_BIN / "azurite"), "--silent", "--skipApiVersionCheck", "--loose",
-            "--location", str(state / "azurite"), "--blobHost", "127.0.0.1", "--blobPort", str(blob),
-            "--queueHost", "127.0.0.1", "--queuePort", str(queue), "--tableHost", "127.0.0.1", "--tablePort", str(table)]
-
-
-def azurite_connection_string(blob: int, queue: int, table: int) -> str:
-    return ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + AZURITE_KEY + ";"
-            f"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;"
-            f"QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;"
-            f"TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;")
+    return azurite_command(state / "azurite", *ports)
 
 
 def servicebus_connection_string(port: int) -> str:
