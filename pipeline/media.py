@@ -18,7 +18,11 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
+import tempfile
 import wave
+from functools import lru_cache
+from pathlib import Path
 
 import ffmpeg
 
@@ -52,7 +56,30 @@ _FFMPEG_PREFIX = re.compile(r"^\[[^\]]+ @ 0x[0-9a-f]+\]\s*")
 _MAX_REASON_CHARS = 120
 # Global options must come before the inputs: ffmpeg-python's global_args() appends them
 # after the output, too late to keep ffmpeg from printing its banner to stderr.
-_FFMPEG = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error"]
+_GLOBAL_OPTIONS = ["-hide_banner", "-nostdin", "-v", "error"]
+# Where the binaries come from: FFMPEG_BINARY / FFPROBE_BINARY, else the bin/ folder that
+# scripts/vendor_ffmpeg.py fills for hosts without ffmpeg (Azure Functions Flex
+# Consumption), else PATH.
+_VENDORED = Path(__file__).resolve().parents[1] / "bin"
+
+
+@lru_cache(maxsize=2)
+def tool(name: str) -> str:
+    """The path of the ffmpeg or ffprobe binary to run."""
+    configured = os.environ.get(f"{name.upper()}_BINARY", "").strip()
+    if configured:
+        return configured
+    vendored = _VENDORED / name
+    if not vendored.is_file():
+        return name
+    if os.access(vendored, os.X_OK):
+        return str(vendored)
+    # A zip deployment can drop the executable bit; run a copy that has it.
+    runnable = Path(tempfile.gettempdir()) / f"vendored-{name}"
+    if not runnable.exists():
+        shutil.copyfile(vendored, runnable)
+        runnable.chmod(0o755)
+    return str(runnable)
 
 
 class MediaError(ValueError):
@@ -148,7 +175,7 @@ def _require_non_empty_file(path: str) -> None:
 
 def _ffprobe(path: str) -> dict:
     try:
-        return ffmpeg.probe(path, v="error", **_input_options(path))
+        return ffmpeg.probe(path, cmd=tool("ffprobe"), v="error", **_input_options(path))
     except ffmpeg.Error as error:
         reason = _short_reason(error.stderr, path)
         if _looks_like_a_container(path, reason):
@@ -277,7 +304,8 @@ def _input_options(source: str) -> dict:
 
 def _run_raw(stream, capture_stdout: bool = False, global_options=()) -> tuple[bytes, bytes]:
     try:
-        return stream.run(cmd=[*_FFMPEG, *global_options], capture_stdout=capture_stdout, capture_stderr=True)
+        return stream.run(cmd=[tool("ffmpeg"), *_GLOBAL_OPTIONS, *global_options], capture_stdout=capture_stdout,
+                          capture_stderr=True)
     except FileNotFoundError:
         raise RuntimeError("ffmpeg is not installed") from None
 
