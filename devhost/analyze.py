@@ -20,6 +20,7 @@ from pathlib import Path
 
 from blueprints import dependencies
 from blueprints.pipeline_steps import instance_id_for
+from devhost.stack import stop_process
 from devhost.stack_env import read_stack_env
 from services.blobs import VIDEOS
 from services.results import VideoRecord
@@ -89,11 +90,7 @@ def _worker_process(enabled: bool, log_file: Path):
     try:
         yield worker
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_process(worker, timeout_s=30)
 
 
 def _log_to_file(path: Path) -> Path:

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from devhost.stack import stop_process
 from services.settings import AZURITE_KEY, azurite_connection_string
 
 STACK_DIR = Path(__file__).resolve().parent
@@ -67,13 +68,7 @@ class AzuriteHandle:
     def stop(self, timeout_s: float = 10.0) -> None:
         """SIGTERM (Azurite closes its services and flushes its database), SIGKILL if it hangs."""
         atexit.unregister(self.stop)
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=timeout_s)
+        stop_process(self.process, timeout_s)
 
     def __enter__(self) -> "AzuriteHandle":
         return self

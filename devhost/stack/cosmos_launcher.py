@@ -16,6 +16,8 @@ import subprocess
 import threading
 from pathlib import Path
 
+from devhost.stack import stop_process
+
 STACK_DIR = Path(__file__).resolve().parent
 LAUNCHER_JS = STACK_DIR / "cosmos_launcher.js"
 SERVER_PACKAGE = STACK_DIR / "node_modules" / "@vercel" / "cosmosdb-server"
@@ -48,13 +50,7 @@ class CosmosServer:
         return self.process.poll() is None
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=timeout_s)
+        stop_process(self.process, timeout_s)
         self._reader.join(timeout=timeout_s)  # EOF once the process is gone
         if self.process.stdout and not self._reader.is_alive():
             self.process.stdout.close()
