@@ -424,10 +424,8 @@ module rbac 'modules/rbac.bicep' = {
 //   SERVICEBUS_NAMESPACE  {namespace}.servicebus.windows.net (fully qualified)
 //   REDIS_HOST            {name}.redis.cache.windows.net; TLS port 6380, Entra ID auth
 //                         (user = the identity's object id, password = a token for
-//                         https://redis.azure.com/.default). REDIS_URL stays unset: the
-//                         current cache adapter only speaks REDIS_URL with a password,
-//                         which this cache does not accept, so until it learns Entra ID
-//                         the app uses its in-process cache.
+//                         https://redis.azure.com/.default: services/cache.py
+//                         EntraIdCredentials). REDIS_URL stays unset: it would carry a key.
 //   AZURE_CLIENT_ID       (set by the module) the identity DefaultAzureCredential uses
 // Blobs and Service Bus adapters are chosen in services/settings.py from the Functions
 // host's own connection settings (AzureWebJobsStorage__accountName,

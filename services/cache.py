@@ -7,6 +7,8 @@ optimisation: callers treat ``CacheUnavailable`` as "everything missed" and go o
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import threading
 import time
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Mapping, Protocol, Sequence
 
 import redis
+from redis.credentials import CredentialProvider
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,41 @@ class MemoryCache:
         return DependencyHealth("cache", "ok", f"in-process LRU, {len(self._items)} items")
 
 
+class EntraIdCredentials(CredentialProvider):
+    """Redis credentials from Microsoft Entra ID: user = the identity's object id, password =
+    an access token for Azure Cache for Redis, renewed five minutes before it expires.
+
+    redis-py asks for credentials whenever it opens a connection; a connection whose token
+    has expired is closed by the server, fails one call (the cache then serves uncached for
+    a few seconds) and is reopened with a fresh token.
+    """
+
+    SCOPE = "https://redis.azure.com/.default"
+
+    def __init__(self, credential=None):
+        if credential is None:
+            from azure.identity import DefaultAzureCredential  # only where identity is used
+
+            credential = DefaultAzureCredential()
+        self._credential = credential
+        self._token = None
+        self._lock = threading.Lock()
+
+    def get_credentials(self) -> tuple[str, str]:
+        with self._lock:
+            if self._token is None or self._token.expires_on - time.time() < 300:
+                self._token = self._credential.get_token(self.SCOPE)
+            token = self._token.token
+        return _object_id(token), token
+
+
+def _object_id(token: str) -> str:
+    """The ``oid`` claim of a JWT (no signature check: the token is ours, from Entra ID)."""
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return claims["oid"]
+
+
 class RedisCache:
     """Redis adapter with a short circuit-breaker.
 
@@ -94,8 +132,9 @@ class RedisCache:
 
     kind = "redis"
 
-    def __init__(self, url: str, retry_after_s: float = 5.0, timeout_s: float = 0.5, clock=time.monotonic):
-        self._client = redis.Redis.from_url(
+    def __init__(self, url: str, retry_after_s: float = 5.0, timeout_s: float = 0.5, clock=time.monotonic,
+                 client: redis.Redis | None = None):
+        self._client = client or redis.Redis.from_url(
             url,
             socket_connect_timeout=timeout_s,
             socket_timeout=timeout_s,
@@ -105,6 +144,15 @@ class RedisCache:
         self._clock = clock
         self._down_until = 0.0
         self._url_for_humans = _without_password(url)
+
+    @classmethod
+    def with_entra_id(cls, host: str, port: int = 6380, ssl: bool = True, credential=None,
+                      retry_after_s: float = 5.0, timeout_s: float = 0.5) -> "RedisCache":
+        """Azure Cache for Redis with the app's identity instead of an access key."""
+        client = redis.Redis(host=host, port=port, ssl=ssl, credential_provider=EntraIdCredentials(credential),
+                             socket_connect_timeout=timeout_s, socket_timeout=timeout_s, decode_responses=True)
+        scheme = "rediss" if ssl else "redis"
+        return cls(f"{scheme}://{host}:{port} (Entra ID)", retry_after_s, timeout_s, client=client)
 
     def get_many(self, keys: Sequence[str]) -> list[str | None]:
         if not keys:

@@ -25,6 +25,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     redis_url: str | None = None
+    redis_host: str | None = None  # Azure Cache for Redis with Entra ID (no key), TLS port 6380
     prediction_cache_ttl_s: int = 7 * 24 * 3600
     memory_cache_max_items: int = 100_000
     redis_retry_after_s: float = 5.0
@@ -59,6 +60,7 @@ class Settings:
         env = os.environ if environ is None else environ
         return cls(
             redis_url=_text(env, "REDIS_URL"),
+            redis_host=_text(env, "REDIS_HOST"),
             prediction_cache_ttl_s=_number(env, "PREDICTION_CACHE_TTL_SECONDS", cls.prediction_cache_ttl_s, int),
             memory_cache_max_items=_number(env, "MEMORY_CACHE_MAX_ITEMS", cls.memory_cache_max_items, int),
             redis_retry_after_s=_number(env, "REDIS_RETRY_AFTER_SECONDS", cls.redis_retry_after_s, float),
@@ -97,9 +99,11 @@ class Settings:
 
 
 def build_cache(settings: Settings) -> Cache:
-    """Redis when REDIS_URL is set, else the in-process LRU."""
+    """Redis when REDIS_URL (a URL, emulators and keys) or REDIS_HOST (Entra ID) is set, else the in-process LRU."""
     if settings.redis_url:
         return RedisCache(settings.redis_url, retry_after_s=settings.redis_retry_after_s)
+    if settings.redis_host:
+        return RedisCache.with_entra_id(settings.redis_host, retry_after_s=settings.redis_retry_after_s)
     return MemoryCache(max_items=settings.memory_cache_max_items)
 
 

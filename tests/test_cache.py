@@ -1,10 +1,18 @@
 """The cache port: the in-process LRU and the Redis adapter against a real redis-server."""
 
+import base64
+import json
+import shutil
+import socket
+import subprocess
+import time
+from types import SimpleNamespace
+
 import pytest
 
 from services.cache import CacheUnavailable, MemoryCache, RedisCache
 from services.settings import Settings, SettingsError, build_cache
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until
 
 
 class FakeClock:
@@ -83,3 +91,67 @@ def test_settings_from_env_and_their_errors():
         Settings.from_env({"PREDICTION_CACHE_TTL_SECONDS": "soon"})
     with pytest.raises(SettingsError, match="greater than 0"):
         Settings.from_env({"MEMORY_CACHE_MAX_ITEMS": "0"})
+
+
+# --- Entra ID (Azure Cache for Redis without keys), against a redis-server with an ACL user ---
+
+
+class FakeEntraCredential:
+    """Stands in for DefaultAzureCredential (no Entra ID here): hands out JWT-shaped tokens
+    whose ``oid`` claim names the identity, and counts how often it is asked."""
+
+    def __init__(self, oid: str, lifetime_s: float = 3600):
+        self.oid, self.lifetime_s, self.calls = oid, lifetime_s, 0
+
+    def get_token(self, *scopes):
+        assert scopes == ("https://redis.azure.com/.default",)
+        self.calls += 1
+        claims = base64.urlsafe_b64encode(json.dumps({"oid": self.oid}).encode()).decode().rstrip("=")
+        return SimpleNamespace(token=f"eyJhbGciOiJub25lIn0.{claims}.sig{self.calls}",
+                               expires_on=time.time() + self.lifetime_s)
+
+
+@pytest.fixture
+def redis_with_token_user(tmp_path):
+    """redis-server whose only user is the identity, with the first token as its password."""
+    credential = FakeEntraCredential("8f3c7d2e-0000-4000-8000-00000000abcd")
+    token = credential.get_token("https://redis.azure.com/.default").token
+    credential.calls = 0
+    port = free_port()
+    server = subprocess.Popen(
+        [shutil.which("redis-server"), "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir", str(tmp_path),
+         "--user", "default", "off", "--user", credential.oid, "on", f">{token}", "~*", "&*",
+         "+@all"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def accepting():
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    wait_until(accepting, what="redis-server with an ACL user")
+    yield port, credential
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_entra_id_cache_authenticates_as_the_identity_with_its_token(redis_with_token_user):
+    port, credential = redis_with_token_user
+    cache = RedisCache.with_entra_id("127.0.0.1", port, ssl=False, credential=credential)
+    cache.set_many({"k": "v"}, ttl_s=60)
+    assert cache.get_many(["k"]) == ["v"]
+    assert cache.health().status == "ok" and "Entra ID" in cache.health().detail
+    assert credential.calls == 1  # one token, reused until near its expiry
+
+
+def test_entra_id_token_is_renewed_before_it_expires():
+    from services.cache import EntraIdCredentials
+
+    credential = FakeEntraCredential("abc", lifetime_s=200)  # inside the 5-minute renewal margin
+    provider = EntraIdCredentials(credential)
+    user, first = provider.get_credentials()
+    _, second = provider.get_credentials()
+    assert user == "abc" and first != second and credential.calls == 2
+
+
+def test_settings_choose_entra_id_redis_by_host():
+    cache = build_cache(Settings(redis_host="example.redis.cache.windows.net"))
+    assert cache.kind == "redis"
