@@ -50,6 +50,26 @@ class VideoRecord:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """A reviewer's label for a question, kept to retrain the classifier."""
+
+    tenant_id: str
+    feedback_id: str
+    text: str
+    label: str  # the reviewer's: "OEQ" | "CEQ"
+    model_label: str | None = None
+    model_version: str | None = None
+    video_id: str | None = None
+    question_index: int | None = None
+    reviewer: str = ""
+    note: str = ""
+    created_at: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 class ResultsStore(Protocol):
     kind: str
 
@@ -66,6 +86,10 @@ class ResultsStore(Protocol):
     def recent_videos(self, tenant_id: str, limit: int = 20) -> list[VideoRecord]: ...
 
     def delete_video(self, tenant_id: str, video_id: str) -> bool: ...
+
+    def save_feedback(self, record: FeedbackRecord) -> None: ...
+
+    def list_feedback(self, tenant_id: str, limit: int = 100) -> list[FeedbackRecord]: ...
 
     def health(self) -> DependencyHealth: ...
 
@@ -87,6 +111,9 @@ class SqliteResultsStore:
             CREATE TABLE IF NOT EXISTS analyses (
                 tenant_id TEXT NOT NULL, video_id TEXT NOT NULL, doc TEXT NOT NULL,
                 PRIMARY KEY (tenant_id, video_id));
+            CREATE TABLE IF NOT EXISTS feedback (
+                tenant_id TEXT NOT NULL, feedback_id TEXT NOT NULL, created_at REAL NOT NULL, doc TEXT NOT NULL,
+                PRIMARY KEY (tenant_id, feedback_id));
             CREATE TABLE IF NOT EXISTS questions (
                 tenant_id TEXT NOT NULL, video_id TEXT NOT NULL, position INTEGER NOT NULL, doc TEXT NOT NULL,
                 PRIMARY KEY (tenant_id, video_id, position));
@@ -184,6 +211,18 @@ class SqliteResultsStore:
                 self._db.execute("ROLLBACK")
                 raise
         return removed > 0
+
+    def save_feedback(self, record: FeedbackRecord) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
+                             (record.tenant_id, record.feedback_id, record.created_at, json.dumps(record.to_dict())))
+
+    def list_feedback(self, tenant_id: str, limit: int = 100) -> list[FeedbackRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT doc FROM feedback WHERE tenant_id = ? ORDER BY created_at DESC LIMIT ?", (tenant_id, limit)
+            ).fetchall()
+        return [FeedbackRecord(**json.loads(doc)) for (doc,) in rows]
 
     def health(self) -> DependencyHealth:
         try:

@@ -50,7 +50,7 @@ from azure.core import MatchConditions
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey, exceptions
 
 from services.cache import DependencyHealth
-from services.results import PreconditionFailed, VideoNotFound, VideoRecord
+from services.results import FeedbackRecord, PreconditionFailed, VideoNotFound, VideoRecord
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ VIDEOS = "videos"
 QUESTIONS = "questions"
 VIDEOS_KEY = PartitionKey(path="/tenant_id")
 QUESTIONS_KEY = PartitionKey(path=["/tenant_id", "/video_id"], kind="MultiHash")
+FEEDBACK = "feedback"
+FEEDBACK_KEY = PartitionKey(path="/tenant_id")
 
 # The SDK's retry options, explicit: 429 (throttling) is retried up to retry_total times,
 # waiting at most retry_backoff_max seconds in all (honouring the service's
@@ -121,6 +123,7 @@ class CosmosResultsStore:
             self._ensure_containers()
         self._videos: ContainerProxy = self._database.get_container_client(VIDEOS)
         self._questions: ContainerProxy = self._database.get_container_client(QUESTIONS)
+        self._feedback: ContainerProxy = self._database.get_container_client(FEEDBACK)
 
     @classmethod
     def from_key(cls, endpoint: str, key: str, database: str, **client_options) -> "CosmosResultsStore":
@@ -143,6 +146,7 @@ class CosmosResultsStore:
             database = self._client.create_database_if_not_exists(self._database_name)
             database.create_container_if_not_exists(VIDEOS, partition_key=VIDEOS_KEY)
             database.create_container_if_not_exists(QUESTIONS, partition_key=QUESTIONS_KEY)
+            database.create_container_if_not_exists(FEEDBACK, partition_key=FEEDBACK_KEY)
         except exceptions.CosmosHttpResponseError as error:
             if error.status_code != 403:
                 raise
@@ -272,6 +276,20 @@ class CosmosResultsStore:
         raise RuntimeError(f"analysis of {tenant_id}/{video_id}: questions do not match revision {doc['rev']}")
 
     # --- health ---------------------------------------------------------------------------
+
+    # --- reviewers' feedback ------------------------------------------------------------
+
+    def save_feedback(self, record: FeedbackRecord) -> None:
+        self._feedback.upsert_item({"id": record.feedback_id, **record.to_dict()})
+
+    def list_feedback(self, tenant_id: str, limit: int = 100) -> list[FeedbackRecord]:
+        items = self._feedback.query_items(
+            "SELECT TOP @limit * FROM c WHERE c.tenant_id = @tenant ORDER BY c.created_at DESC",
+            parameters=[{"name": "@limit", "value": int(limit)}, {"name": "@tenant", "value": tenant_id}],
+            partition_key=tenant_id,
+        )
+        names = {f.name for f in fields(FeedbackRecord)}
+        return [FeedbackRecord(**{k: v for k, v in item.items() if k in names}) for item in items]
 
     def health(self) -> DependencyHealth:
         where = f"cosmos {self._endpoint or '(account)'} database {self._database_name}"

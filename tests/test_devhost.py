@@ -39,7 +39,7 @@ def test_routes_come_from_function_app():
     routes = {f.route: f.name for f in http_functions()}
     assert routes == {"v1/classify": "classify", "v1/models": "list_models", "health": "health",
                       "v1/videos": "videos", "v1/videos/{video_id}": "video",
-                      "v1/videos/{video_id}/analysis": "video_analysis"}
+                      "v1/videos/{video_id}/analysis": "video_analysis", "v1/feedback": "feedback"}
 
 
 def toy_app():

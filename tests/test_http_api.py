@@ -202,3 +202,44 @@ def test_bad_setting_is_a_clear_500_not_a_traceback(api, app_settings):
     assert response.status_code == 500
     assert error_code(response) == "invalid_setting"
     assert "PREDICTION_CACHE_TTL_SECONDS" in response.json()["error"]["message"]
+
+
+# --- reviewers' feedback ---------------------------------------------------------------------
+
+
+def test_feedback_on_a_typed_question_stores_the_model_label_beside_the_reviewers(api, app_settings, tmp_path):
+    app_settings(DATA_DIR=str(tmp_path / "data"))
+    response = api.post("/api/v1/feedback", json={"text": "What is this called?", "label": "OEQ",
+                                                  "reviewer": "coach-7", "note": "invites naming games"})
+    assert response.status_code == 201
+    stored = response.json()
+    assert (stored["label"], stored["model_label"], stored["reviewer"]) == ("OEQ", "CEQ", "coach-7")
+    assert stored["model_version"].startswith("oeq-ceq-")
+    listed = api.get("/api/v1/feedback").json()["feedback"]
+    assert [f["feedback_id"] for f in listed] == [stored["feedback_id"]]
+    assert api.get("/api/v1/feedback", headers={"X-Tenant-Id": "another"}).json()["feedback"] == []
+
+
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ({"text": "Is it red?"}, 400),
+        ({"text": "Is it red?", "label": "open"}, 400),
+        ({"label": "OEQ"}, 400),
+        ({"text": "", "label": "OEQ"}, 400),
+        ({"text": "Is it red?", "label": "CEQ", "note": 5}, 400),
+        ({"video_id": "a" * 32, "label": "CEQ"}, 400),
+        ({"video_id": "a" * 32, "question_index": 0, "label": "CEQ"}, 404),
+    ],
+)
+def test_feedback_errors(api, app_settings, tmp_path, body, status):
+    app_settings(DATA_DIR=str(tmp_path / "data"))
+    response = api.post("/api/v1/feedback", json=body)
+    assert response.status_code == status, response.text
+    assert error_code(response) in {"invalid_request", "not_found"}
+
+
+def test_feedback_list_limit_is_checked(api, app_settings, tmp_path):
+    app_settings(DATA_DIR=str(tmp_path / "data"))
+    assert api.get("/api/v1/feedback?limit=0").status_code == 400
+    assert api.get("/api/v1/feedback?limit=ten").status_code == 400

@@ -398,3 +398,19 @@ def test_cosmos_ids_it_cannot_store_are_refused_on_write_and_absent_on_read(cosm
     assert cosmos_store.delete_video(tenant, "a/b") is False
     with pytest.raises(VideoNotFound):
         cosmos_store.update_video(tenant, "a/b", status="failed")
+
+
+# --- reviewers' feedback (both adapters) -----------------------------------------------------------
+
+
+def test_feedback_is_listed_newest_first_per_tenant(store, tenant):
+    from services.results import FeedbackRecord
+
+    for i, label in enumerate(["OEQ", "CEQ", "OEQ"]):
+        store.save_feedback(FeedbackRecord(tenant_id=tenant, feedback_id=f"f{i}", text=f"Question {i}?", label=label,
+                                           model_label="CEQ", model_version="m1", created_at=1000.0 + i))
+    store.save_feedback(FeedbackRecord(tenant_id="other-" + tenant, feedback_id="x", text="Hidden?", label="OEQ"))
+    listed = store.list_feedback(tenant, limit=2)
+    assert [(f.feedback_id, f.label, f.text) for f in listed] == [("f2", "OEQ", "Question 2?"), ("f1", "CEQ", "Question 1?")]
+    assert listed[0].model_label == "CEQ" and listed[0].model_version == "m1"
+    assert [f.feedback_id for f in store.list_feedback("other-" + tenant)] == ["x"]

@@ -69,6 +69,13 @@ def test_upload_analyse_read_and_delete(api, lesson):
     assert analysis["questions"][0]["wait_time_s"] == pytest.approx(3.0, abs=0.5)
     assert video_id in [v["video_id"] for v in api.get("/api/v1/videos").json()["videos"]]
 
+    review = api.post("/api/v1/feedback", json={"video_id": video_id, "question_index": 1, "label": "OEQ"})
+    assert review.status_code == 201
+    assert (review.json()["model_label"], review.json()["label"]) == ("CEQ", "OEQ")
+    assert review.json()["text"] == analysis["questions"][1]["text"]
+    assert api.post("/api/v1/feedback", json={"video_id": video_id, "question_index": 9, "label": "OEQ"}
+                    ).status_code == 404
+
     deleted = api.delete(f"/api/v1/videos/{video_id}")
     assert deleted.status_code == 200 and deleted.json() == {"video_id": video_id, "deleted": True}
     assert api.get(f"/api/v1/videos/{video_id}").status_code == 404
