@@ -130,15 +130,11 @@ def probe_video_step(video: dict) -> dict:
     blobs, results = dependencies.blobs(), dependencies.results()
     if not _is_active(results, video):
         return {"ok": False, "deleted": True, "reason": "the video was deleted"}
-    try:
-        source = blobs.readable_url(VIDEOS, video["blob_path"])
-        info = probe(source, max_duration_s=video["max_video_seconds"])
-    except BlobNotFound:
-        return {"ok": False, "reason": "the uploaded video is missing from storage"}
-    except MediaError as error:
-        return {"ok": False, "reason": str(error)}
-    _update_video(results, video, status="processing", stage="transcribing", duration_s=info.duration_s)
-    return {"ok": True, "duration_s": info.duration_s, "has_audio": info.has_audio}
+    probed, problem = read_media(blobs, video, lambda source: probe(source, max_duration_s=video["max_video_seconds"]))
+    if problem:
+        return {"ok": False, "reason": problem}
+    _update_video(results, video, status="processing", stage="transcribing", duration_s=probed.duration_s)
+    return {"ok": True, "duration_s": probed.duration_s, "has_audio": probed.has_audio}
 
 
 def cut_and_dispatch_step(chunk: dict) -> dict:
@@ -151,18 +147,38 @@ def cut_and_dispatch_step(chunk: dict) -> dict:
     audio_blob = f"{chunk_folder(chunk)}/{plan.index:05d}.wav"
     with tempfile.TemporaryDirectory(prefix="cut-") as folder:
         out = Path(folder) / "chunk.wav"
-        try:
-            cut_chunk(blobs.readable_url(VIDEOS, chunk["blob_path"]), plan, str(out))
-        except BlobNotFound:
-            return {"ok": False, "index": plan.index, "reason": "the uploaded video is missing from storage"}
-        except MediaError as error:
-            return {"ok": False, "index": plan.index, "reason": str(error)}
+        _, problem = read_media(blobs, chunk, lambda source: cut_chunk(source, plan, str(out)))
+        if problem:
+            return {"ok": False, "index": plan.index, "reason": problem}
         blobs.put_file(CHUNKS, audio_blob, out)
     if not _is_active(results, chunk):  # deleted while we cut: take back what we wrote
         blobs.delete_prefix(CHUNKS, chunk_folder(chunk) + "/")
         return {"ok": False, "index": plan.index, "reason": "the video was deleted or has stopped"}
     dependencies.jobs().send_many(JOBS_QUEUE, [_job_message(chunk, plan.index, chunk["attempt"])])
     return {"ok": True, "index": plan.index, "audio_blob": audio_blob}
+
+
+def read_media(blobs, video: dict, read):
+    """``read(url)`` with ffmpeg over the video's SAS URL: (its result, None), or (None,
+    the reason the video itself is unreadable).
+
+    ffmpeg cannot tell a broken file from storage that is briefly away. So after a
+    failure, storage is asked whether the video exists (which raises while storage is
+    unreachable: the activity is then retried with back-off), and ffmpeg tries once
+    more: only a second failure with storage answering is the video's problem.
+    """
+    missing = (None, "the uploaded video is missing from storage")
+    try:
+        return read(blobs.readable_url(VIDEOS, video["blob_path"])), None
+    except BlobNotFound:
+        return missing
+    except MediaError:
+        if not blobs.exists(VIDEOS, video["blob_path"]):
+            return missing
+    try:
+        return read(blobs.readable_url(VIDEOS, video["blob_path"])), None
+    except MediaError as error:
+        return None, str(error)
 
 
 def dispatch_chunks_step(dispatch: dict) -> dict:

@@ -86,7 +86,7 @@ class LocalPlatform:
         if worker is None and run_worker:
             worker = Worker(self.jobs, self.blobs, dependencies.transcriber,
                             max_attempts=dependencies.settings().job_max_delivery_count,
-                            renew_lock_every_s=dependencies.settings().job_lock_seconds / 3)
+                            transient_retry_s=dependencies.settings().job_transient_retry_s)
         self.worker = worker
         self.poll_s = poll_s
         # Uploads to a real blob service go straight there (SAS URL), not through devhost:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from gpu_worker.healthcheck import beat
-from models.transcriber import AudioUnreadable, Transcriber
+from models.transcriber import AudioUnreadable, Transcriber, TranscriberUnavailable
 from pipeline.records import ChunkTranscript
 from services.blobs import CHUNKS, BlobNotFound, BlobStore
 from services.jobs import JOBS_QUEUE, RESULTS_QUEUE, JobQueue, LockLost, Received
@@ -71,14 +71,18 @@ def result_message(job: TranscriptionJob, ok: bool, **details) -> dict:
 
 class Worker:
     def __init__(self, jobs: JobQueue, blobs: BlobStore, transcriber: Callable[[], Transcriber],
-                 max_attempts: int = 3, renew_lock_every_s: float | None = None):
-        """``renew_lock_every_s``: renew a job's peek-lock this often while it is being
-        transcribed (a third of the lock duration is the usual choice), so a long job is
-        not redelivered to another worker while this one still works on it."""
+                 max_attempts: int = 3, transient_retry_s: float = 0.0):
+        """A job's peek-lock is renewed every third of its duration while it is worked on,
+        so a long job is not redelivered to another worker meanwhile (the lock's length is
+        the queue's, read from each delivery).
+        ``transient_retry_s``: how long to retry a transient failure (storage or the bus
+        away for a minute) in place, with back-off and the lock kept, before the delivery
+        counts as failed: redeliveries come at once and would burn the delivery limit in
+        a second."""
         self.jobs, self.blobs = jobs, blobs
         self._transcriber = transcriber  # a factory: the model loads on the first job, not at start
         self.max_attempts = max_attempts
-        self.renew_lock_every_s = renew_lock_every_s
+        self.transient_retry_s = transient_retry_s
         self.skipped_as_done = 0
         self.stop = threading.Event()
         self.handled = 0
@@ -117,17 +121,8 @@ class Worker:
             self._settle(self.jobs.dead_letter, message, "InvalidJob", str(error))
             return
         try:
-            transcript = self._already_transcribed(job)
-            if transcript is None:
-                with self._lock_kept(message):
-                    transcript = self._transcribe(job)
-                self.blobs.put_bytes(CHUNKS, job.transcript_blob, json.dumps(transcript.to_dict()).encode())
-            self.jobs.send(
-                RESULTS_QUEUE,
-                result_message(job, True, transcript_blob=job.transcript_blob, transcribe_s=transcript.transcribe_s,
-                               model=transcript.model, words=len(transcript.words)),
-                message_id=f"{job.job_id}:result",
-            )
+            with self._lock_kept(message):
+                self._with_transient_retries(lambda: self._process(job))
         except PoisonJob as error:
             log.error("dead-lettering job %s: %s", job.job_id, error)
             self._settle(self.jobs.dead_letter, message, "PoisonJob", str(error))
@@ -136,6 +131,34 @@ class Worker:
         else:
             self._settle(self.jobs.complete, message)
             self.handled += 1
+
+    def _process(self, job: TranscriptionJob) -> None:
+        transcript = self._already_transcribed(job)
+        if transcript is None:
+            transcript = self._transcribe(job)
+            self.blobs.put_bytes(CHUNKS, job.transcript_blob, json.dumps(transcript.to_dict()).encode())
+        self.jobs.send(
+            RESULTS_QUEUE,
+            result_message(job, True, transcript_blob=job.transcript_blob, transcribe_s=transcript.transcribe_s,
+                           model=transcript.model, words=len(transcript.words)),
+            message_id=f"{job.job_id}:result",
+        )
+
+    def _with_transient_retries(self, work: Callable[[], None]) -> None:
+        """Run ``work``; on a transient error wait 1, 2, 4 … 30 s and try again while the
+        budget lasts (a poison job is never retried)."""
+        deadline, delay = time.monotonic() + self.transient_retry_s, 1.0
+        while True:
+            try:
+                return work()
+            except (PoisonJob, TranscriberUnavailable):
+                raise  # waiting cannot mend a bad job or a model that does not load
+            except Exception as error:  # noqa: BLE001 - transient until the budget is spent
+                if self.stop.is_set() or time.monotonic() + delay > deadline:
+                    raise
+                log.warning("transient failure, retrying in %.0f s: %s: %s", delay, type(error).__name__, error)
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     def _already_transcribed(self, job: TranscriptionJob) -> ChunkTranscript | None:
         """The chunk's transcript, if an earlier attempt already made it.
@@ -157,13 +180,13 @@ class Worker:
     @contextmanager
     def _lock_kept(self, message: Received):
         """Renew the message's lock in the background while the body runs."""
-        if not self.renew_lock_every_s:
+        if not message.lock_seconds:
             yield
             return
-        done = threading.Event()
+        done, every_s = threading.Event(), message.lock_seconds / 3
 
         def renew():
-            while not done.wait(self.renew_lock_every_s):
+            while not done.wait(every_s):
                 try:
                     self.jobs.renew_lock(message)
                 except LockLost as error:

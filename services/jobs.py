@@ -35,6 +35,7 @@ class Received:
     lock_token: str
     properties: dict = field(default_factory=dict)
     enqueued_at: float = 0.0
+    lock_seconds: float | None = None  # how long the lock lasted when received (renew well before)
 
 
 class LockLost(RuntimeError):
@@ -120,7 +121,7 @@ class InProcessBus:
                     token = uuid.uuid4().hex
                     self._locked[token] = (queue, message, self._clock() + self.lock_duration_s)
                     return Received(queue, message.message_id, json.loads(message.payload), message.delivery_count, token,
-                                    dict(message.properties), message.enqueued_at)
+                                    dict(message.properties), message.enqueued_at, self.lock_duration_s)
                 remaining = deadline - self._clock()
                 if remaining <= 0:
                     return None

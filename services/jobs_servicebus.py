@@ -412,7 +412,8 @@ def _received(queue: str, message: ServiceBusReceivedMessage, token: str) -> Rec
         properties["DeadLetterReason"] = message.dead_letter_reason
     if message.dead_letter_error_description is not None:
         properties["DeadLetterErrorDescription"] = message.dead_letter_error_description
-    enqueued = message.enqueued_time_utc
+    enqueued, locked_until = message.enqueued_time_utc, message.locked_until_utc
+    lock_seconds = (locked_until - datetime.now(timezone.utc)).total_seconds() if locked_until else None
     return Received(
         queue=queue,
         message_id=str(message.message_id),
@@ -421,4 +422,5 @@ def _received(queue: str, message: ServiceBusReceivedMessage, token: str) -> Rec
         lock_token=token,
         properties=properties,
         enqueued_at=enqueued.timestamp() if enqueued else time.time(),
+        lock_seconds=lock_seconds if lock_seconds and lock_seconds > 0 else None,
     )

@@ -46,6 +46,7 @@ class Settings:
     max_video_seconds: float = 3 * 3600.0
     job_lock_seconds: float = 300.0
     job_max_delivery_count: int = 3
+    job_transient_retry_s: float = 120.0  # a worker retries a storage/bus outage in place this long
     # Real services. Blob and Service Bus use the connection settings the Functions host
     # reads for the app's triggers, so one setting serves the binding and the adapter:
     # a connection string (emulators) or the identity-based "__" forms (Azure).
@@ -88,6 +89,8 @@ class Settings:
             max_video_seconds=_number(env, "MAX_VIDEO_SECONDS", cls.max_video_seconds, float),
             job_lock_seconds=_number(env, "JOB_LOCK_SECONDS", cls.job_lock_seconds, float),
             job_max_delivery_count=_number(env, "JOB_MAX_DELIVERY_COUNT", cls.job_max_delivery_count, int),
+            job_transient_retry_s=_number(env, "JOB_TRANSIENT_RETRY_SECONDS", cls.job_transient_retry_s, float,
+                                          allow_zero=True),
             storage_connection_string=_text(env, "AzureWebJobsStorage"),
             storage_blob_uri=_text(env, "AzureWebJobsStorage__blobServiceUri") or _account_blob_uri(env),
             servicebus_connection_string=_text(env, "ServiceBusConnection"),

@@ -30,6 +30,13 @@ def wait_until(check, timeout_s: float = 10.0, what: str = "condition"):
     raise TimeoutError(f"timed out waiting for {what}")
 
 
+def all_histories(runtime, instance_id: str) -> list[dict]:
+    """A video orchestration's history followed by each of its transcription batches'."""
+    ids = [instance_id] + sorted(s.instance_id for s in runtime.list_instances()
+                                 if s.instance_id.startswith(instance_id + ":batch-"))
+    return [event for each in ids for event in runtime.get_history(each)]
+
+
 class RedisServer:
     """redis-server on a loopback port, no persistence; stop()/start() simulate an outage."""
 

@@ -19,6 +19,7 @@ from gpu_worker.worker import PoisonJob, TranscriptionJob, Worker, result_messag
 from services.blobs import CHUNKS, VIDEOS
 from services.jobs import RESULTS_QUEUE, Received
 from services.results import VideoRecord
+from tests.conftest import all_histories
 from tests.speech_fixtures import Utterance, build_speech, wrap_as_video
 
 TENANT = "test"
@@ -90,13 +91,6 @@ def run_pipeline(clip_path, worker=None, timeout_s: float = 90):
         platform.blob_created(VIDEOS, blob_path)
         assert platform.runtime.get_status(instance_id).history_length == status.history_length
     return status, history, video_id
-
-
-def all_histories(runtime, instance_id: str) -> list[dict]:
-    """The video's history followed by each transcription batch's."""
-    ids = [instance_id] + sorted(s.instance_id for s in runtime.list_instances()
-                                 if s.instance_id.startswith(instance_id + ":batch-"))
-    return [event for each in ids for event in runtime.get_history(each)]
 
 
 def dispatched(history) -> list[dict]:

@@ -107,12 +107,27 @@ def down(state: Path = STATE, env_file: Path = STACK_ENV) -> list[str]:
     return stopped
 
 
+def stop_service(name: str, state: Path = STATE) -> tuple[int, ...]:
+    """Stop one service (an outage drill); returns its ports, for ``start_service``."""
+    pid_file = state / f"{name}.pid"
+    pid, *ports = map(int, pid_file.read_text().split())
+    _stop_group(pid)
+    pid_file.unlink()
+    return tuple(ports)
+
+
+def start_service(name: str, ports: tuple[int, ...], state: Path = STATE, timeout_s: float = 60.0) -> None:
+    """Start one service again on the ports it had: clients reconnect as after a real outage."""
+    service = next(s for s in SERVICES if s.name == name)
+    _start(service, state, timeout_s, ports)
+
+
 def status(state: Path = STATE) -> dict[str, tuple[int, ...] | None]:
     return {service.name: _running_ports(service, state) for service in SERVICES}
 
 
-def _start(service: Service, state: Path, timeout_s: float) -> tuple[int, ...]:
-    ports = tuple(port if _port_free(port) else free_port() for port in service.ports)
+def _start(service: Service, state: Path, timeout_s: float, ports: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    ports = ports or tuple(port if _port_free(port) else free_port() for port in service.ports)
     command = service.command(ports, state)
     if shutil.which(command[0]) is None and not Path(command[0]).exists():
         raise StackError(f"{service.name}: {command[0]} is not installed (bash scripts/setup.sh --test)")
