@@ -221,6 +221,18 @@ param keyVaultPublicNetworkAccess string = 'Disabled'
 @minValue(30)
 param logRetentionDays int = 30
 
+// --- beyond one region (docs/deploy.md, "Beyond one region"; all off by default) ---------
+
+@description('Azure Front Door with a WAF policy in front of the API: Standard_AzureFrontDoor (rate limiting) or Premium_AzureFrontDoor (plus managed rule sets); empty for none.')
+@allowed([
+  ''
+  'Standard_AzureFrontDoor'
+  'Premium_AzureFrontDoor'
+])
+param frontDoorSku string = ''
+@description('Function app host name of a second region\'s deployment, the failover origin of Front Door; empty for none.')
+param frontDoorSecondaryOriginHostName string = ''
+
 // --- names ----------------------------------------------------------------------------
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -246,6 +258,7 @@ var names = {
   containerAppsEnvironment: 'cae-${resourceToken}'
   worker: 'ca-worker-${resourceToken}'
   staticWebApp: 'stapp-${resourceToken}'
+  frontDoor: 'afd-${resourceToken}'
 }
 // Flex Consumption deployment package container (same naming as the azd samples).
 var deploymentContainerName = 'app-package-${take(names.functionApp, 32)}-${take(resourceToken, 7)}'
@@ -519,6 +532,18 @@ module staticWebAppBackend 'modules/static-web-app-backend.bicep' = if (linkStat
   }
 }
 
+module frontDoor 'modules/front-door.bicep' = if (!empty(frontDoorSku)) {
+  name: 'front-door'
+  scope: rg
+  params: {
+    name: names.frontDoor
+    tags: tags
+    skuName: !empty(frontDoorSku) ? frontDoorSku : 'Standard_AzureFrontDoor'
+    primaryOriginHostName: functionApp.outputs.defaultHostName
+    secondaryOriginHostName: frontDoorSecondaryOriginHostName
+  }
+}
+
 module worker 'modules/container-apps.bicep' = {
   name: 'worker'
   scope: rg
@@ -579,6 +604,8 @@ output SERVICE_API_NAME string = functionApp.outputs.name
 output SERVICE_WORKER_NAME string = worker.outputs.appName
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output FUNCTION_APP_URL string = functionApp.outputs.uri
+@description('The API through Front Door when frontDoorSku is set, else empty.')
+output FRONT_DOOR_URL string = !empty(frontDoorSku) ? frontDoor.outputs.uri : ''
 output STATIC_WEB_APP_NAME string = staticWebApp.outputs.name
 output STATIC_WEB_APP_URL string = staticWebApp.outputs.uri
 
