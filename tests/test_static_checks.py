@@ -591,3 +591,25 @@ def test_preprovision_keeps_the_blob_event_subscription_out_of_bicep_until_the_c
     assert done.returncode == 0 and "azd env set BLOB_EVENT_SUBSCRIPTION_ENABLED false" in settings
     done, settings = preprovision(**app, BLOBS_KEY="k3y")
     assert done.returncode == 0 and not [s for s in settings if "BLOB_EVENT" in s]
+
+
+def test_beyond_one_region_parameters_exist_and_are_off_by_default():
+    main = bicep_document("infra/main.bicep")
+    assert parameter_default(main, "secondaryLocation") == "" and parameter_default(main, "frontDoorSku") == ""
+    assert decorator(main, "frontDoorSku", "allowed") == ["", "Standard_AzureFrontDoor", "Premium_AzureFrontDoor"]
+    assert main["modules"]["frontDoor"]["config"]["condition"] is not None  # deployed only when asked for
+    parameters = json.loads((REPO / "infra" / "main.parameters.json").read_text())["parameters"]
+    assert parameters["frontDoorSku"]["value"] == "${FRONT_DOOR_SKU=}"
+
+
+def test_deploy_doc_accounts_for_every_review_item_and_the_targets_beyond_one_region():
+    doc = (REPO / "docs" / "deploy.md").read_text()
+    review = doc.split("## The infra review", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (\d+) \|", review, re.MULTILINE)
+    assert rows == [str(n) for n in range(1, 14)], "one row per review item, 1-13"
+    for row in review.splitlines():
+        if re.match(r"^\| \d+ \|", row):
+            assert row.count("|") >= 6, f"fix, how checked and what needs a subscription: {row[:60]}"
+    beyond = doc.split("## Beyond one region", 1)[1].split("\n## ", 1)[0]
+    for needed in ("Front Door", "WAF", "Cosmos", "GRS", "drill", "RPO < 1 hour", "RTO < 4 hours", "$"):
+        assert needed in beyond, needed
