@@ -76,11 +76,16 @@ param blobEventSubscriptionEnabled bool = false
   4096
 ])
 param functionInstanceMemoryMB int = 2048
-@minValue(1)
+@description('Most instances the app scales out to. Flex Consumption rejects values below 40.')
+@minValue(40)
 @maxValue(1000)
 param functionMaximumInstanceCount int = 100
+@description('Always-ready instances of the HTTP group (0: the first request after idle pays a cold start).')
 @minValue(0)
 param functionAlwaysReadyInstances int = 0
+@description('Always-ready instances of the Durable Functions group: Flex Consumption needs at least 1 for orchestrations to progress promptly (Durable docs, "Flex Consumption"). 0 only for a throwaway environment.')
+@minValue(0)
+param functionDurableAlwaysReadyInstances int = 1
 @description('Subnet delegated to Microsoft.App/environments for VNet integration of the function app; empty for none.')
 param functionSubnetId string = ''
 @description('Browser origins allowed besides the Static Web App (e.g. http://localhost:5173 for front-end work).')
@@ -101,8 +106,8 @@ param jobLockSeconds int = 300
 @minValue(1)
 @maxValue(10)
 param jobMaxDeliveryCount int = 3
-@description('Give the api identity Service Bus Data Owner on its trigger queues for precise scale-controller metrics (see modules/rbac.bicep).')
-param grantApiServiceBusOwnerForScaling bool = false
+@description('Give the api identity Service Bus Data Owner on its two trigger queues: the Flex Consumption scale controller reads queue length through the management API; with Listen (Receiver) alone it scales inaccurately and can fail to wake from zero.')
+param grantApiServiceBusOwnerForScaling bool = true
 
 // --- Cosmos DB ------------------------------------------------------------------------
 
@@ -121,31 +126,28 @@ param cosmosBackupTier string = 'Continuous7Days'
 @description('The worker never touches Cosmos (results travel over Service Bus); true grants it data access anyway.')
 param grantWorkerCosmosAccess bool = false
 
-// --- Redis ----------------------------------------------------------------------------
+// --- Redis (Azure Managed Redis) -------------------------------------------------------
 
-@allowed([
-  'Basic'
-  'Standard'
-  'Premium'
-])
-param redisSku string = 'Standard'
-@minValue(0)
-@maxValue(6)
-param redisCapacity int = 1
+@description('Azure Managed Redis SKU (modules/redis.bicep lists the allowed ones): Balanced_B1 = 1 GB with high availability.')
+param redisSku string = 'Balanced_B1'
+@description('false: no replica (half the price, cache lost on a node failure): dev environments only.')
+param redisHighAvailability bool = true
 @description('Subnet for a Redis private endpoint; when set, Redis public network access is disabled (set functionSubnetId too).')
 param redisPrivateEndpointSubnetId string = ''
-@description('Private DNS zone (privatelink.redis.cache.windows.net) id for the Redis private endpoint.')
+@description('Private DNS zone (privatelink.redis.azure.net) id for the Redis private endpoint.')
 param redisPrivateDnsZoneId string = ''
 
 // --- worker ---------------------------------------------------------------------------
 
 @description('Region of the worker\'s Container Apps environment (serverless GPUs exist in few regions); empty for location.')
 param workerLocation string = ''
-@description('false runs the worker on the CPU consumption profile (WHISPER_DEVICE=cpu, int8).')
-param workerUseGpu bool = true
+@description('true runs the worker on a serverless GPU (needs quota in a supported region: infra/hooks/preprovision.sh checks both); false, the default, on the CPU consumption profile (WHISPER_DEVICE=cpu, int8), which works in every subscription.')
+param workerUseGpu bool = false
 @description('GPU workload profile type: Consumption-GPU-NC8as-T4, Consumption-GPU-NC24-A100 (serverless) or NC24-A100 etc. (dedicated).')
 param workerGpuProfileType string = 'Consumption-GPU-NC8as-T4'
+@description('Most worker replicas. On a GPU profile each replica holds one GPU: keep it within the subscription\'s serverless GPU quota (the preprovision hook checks).')
 @minValue(1)
+@maxValue(100)
 param workerMaxReplicas int = 4
 @description('KEDA messageCount: waiting transcription jobs per worker replica.')
 @minValue(1)
@@ -164,11 +166,13 @@ param workerHealthProbePort int = 0
   'Standard'
 ])
 param registrySku string = 'Standard'
+@description('Object id of another environment\'s deployment principal (production\'s, set on staging) that promotes images out of this registry with `az acr import`: it gets Reader (az acr import reads the source registry through ARM) and AcrPull. Empty for none.')
+param registryImportPrincipalId string = ''
 
 // --- app settings (README settings table) ---------------------------------------------
 
-@description('WHISPER_MODEL: tiny.en (shipped in the image) or a folder holding a CTranslate2 Whisper model.')
-param whisperModel string = 'tiny.en'
+@description('WHISPER_MODEL of the worker: empty (default) uses the model the worker image bakes in (its WHISPER_MODEL=/opt/whisper-model when built with WHISPER_MODEL_REPO, else the app\'s default); or a model name / CTranslate2 model folder to override it.')
+param whisperModel string = ''
 param whisperBeamSize int = 5
 @description('WORKER_CONCURRENCY: chunks one worker replica transcribes at once.')
 @minValue(1)
@@ -200,8 +204,14 @@ param staticWebAppLocation string = 'westeurope'
 @description('Standard SKU only: link the function app as the Static Web App\'s /api backend.')
 param linkStaticWebAppBackend bool = false
 
-@description('Key Vault name; empty for a generated one (a purge-protected vault keeps its name reserved after deletion).')
+@description('Key Vault name; empty for a generated one. azd passes the name of the last provision (AZURE_KEY_VAULT_NAME), so a recovered vault keeps its name.')
 param keyVaultName string = ''
+@description('recover: the vault is soft-deleted (purge protection; after `azd down`) and is brought back. infra/hooks/preprovision.sh sets KEY_VAULT_CREATE_MODE.')
+@allowed([
+  'default'
+  'recover'
+])
+param keyVaultCreateMode string = 'default'
 @allowed([
   'Enabled'
   'Disabled'
@@ -210,6 +220,18 @@ param keyVaultPublicNetworkAccess string = 'Disabled'
 
 @minValue(30)
 param logRetentionDays int = 30
+
+// --- beyond one region (docs/deploy.md, "Beyond one region"; all off by default) ---------
+
+@description('Azure Front Door with a WAF policy in front of the API: Standard_AzureFrontDoor (rate limiting) or Premium_AzureFrontDoor (plus managed rule sets); empty for none.')
+@allowed([
+  ''
+  'Standard_AzureFrontDoor'
+  'Premium_AzureFrontDoor'
+])
+param frontDoorSku string = ''
+@description('Function app host name of a second region\'s deployment, the failover origin of Front Door; empty for none.')
+param frontDoorSecondaryOriginHostName string = ''
 
 // --- names ----------------------------------------------------------------------------
 
@@ -236,6 +258,7 @@ var names = {
   containerAppsEnvironment: 'cae-${resourceToken}'
   worker: 'ca-worker-${resourceToken}'
   staticWebApp: 'stapp-${resourceToken}'
+  frontDoor: 'afd-${resourceToken}'
 }
 // Flex Consumption deployment package container (same naming as the azd samples).
 var deploymentContainerName = 'app-package-${take(names.functionApp, 32)}-${take(resourceToken, 7)}'
@@ -350,7 +373,7 @@ module redis 'modules/redis.bicep' = {
     tags: tags
     name: names.redis
     skuName: redisSku
-    capacity: redisCapacity
+    highAvailability: redisHighAvailability
     privateEndpointSubnetId: redisPrivateEndpointSubnetId
     privateDnsZoneId: redisPrivateDnsZoneId
     dataContributors: [
@@ -388,6 +411,7 @@ module keyVault 'modules/keyvault.bicep' = {
     location: location
     tags: tags
     name: names.keyVault
+    createMode: keyVaultCreateMode
     publicNetworkAccess: keyVaultPublicNetworkAccess
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
   }
@@ -409,6 +433,7 @@ module rbac 'modules/rbac.bicep' = {
     workerPrincipalId: identities.outputs.workerPrincipalId
     scalerPrincipalId: identities.outputs.scalerPrincipalId
     grantApiServiceBusOwnerForScaling: grantApiServiceBusOwnerForScaling
+    registryImportPrincipalId: registryImportPrincipalId
     userPrincipalId: principalId
     userPrincipalType: principalType
   }
@@ -422,9 +447,9 @@ module rbac 'modules/rbac.bicep' = {
 //   COSMOS_DATABASE       classroom (containers videos, questions, feedback)
 //   BLOB_ACCOUNT_URL      https://{account}.blob.core.windows.net/
 //   SERVICEBUS_NAMESPACE  {namespace}.servicebus.windows.net (fully qualified)
-//   REDIS_HOST            {name}.redis.cache.windows.net; TLS port 6380, Entra ID auth
-//                         (user = the identity's object id, password = a token for
-//                         https://redis.azure.com/.default: services/cache.py
+//   REDIS_HOST            {name}.{region}.redis.azure.net (Azure Managed Redis); TLS port
+//                         10000, Entra ID auth (user = the identity's object id, password =
+//                         a token for https://redis.azure.com/.default: services/cache.py
 //                         EntraIdCredentials). REDIS_URL stays unset: it would carry a key.
 //   AZURE_CLIENT_ID       (set by the module) the identity DefaultAzureCredential uses
 // Blobs and Service Bus adapters are chosen in services/settings.py from the Functions
@@ -437,8 +462,7 @@ var functionAppSettings = {
   COSMOS_DATABASE: cosmos.outputs.databaseName
   SERVICEBUS_NAMESPACE: serviceBus.outputs.fullyQualifiedNamespace
   REDIS_HOST: redis.outputs.hostName
-  WHISPER_MODEL: whisperModel
-  // The function app never transcribes; "auto" is valid on any host.
+  // The function app never transcribes (WHISPER_MODEL is the worker's); "auto" is valid on any host.
   WHISPER_DEVICE: 'auto'
   WHISPER_COMPUTE_TYPE: 'auto'
   WHISPER_BEAM_SIZE: whisperBeamSize
@@ -472,6 +496,7 @@ module functionApp 'modules/function-app.bicep' = {
     instanceMemoryMB: functionInstanceMemoryMB
     maximumInstanceCount: functionMaximumInstanceCount
     alwaysReadyHttpInstances: functionAlwaysReadyInstances
+    alwaysReadyDurableInstances: functionDurableAlwaysReadyInstances
     virtualNetworkSubnetId: functionSubnetId
     corsAllowedOrigins: corsOrigins
     appSettings: functionAppSettings
@@ -507,6 +532,18 @@ module staticWebAppBackend 'modules/static-web-app-backend.bicep' = if (linkStat
   }
 }
 
+module frontDoor 'modules/front-door.bicep' = if (!empty(frontDoorSku)) {
+  name: 'front-door'
+  scope: rg
+  params: {
+    name: names.frontDoor
+    tags: tags
+    skuName: !empty(frontDoorSku) ? frontDoorSku : 'Standard_AzureFrontDoor'
+    primaryOriginHostName: functionApp.outputs.defaultHostName
+    secondaryOriginHostName: frontDoorSecondaryOriginHostName
+  }
+}
+
 module worker 'modules/container-apps.bicep' = {
   name: 'worker'
   scope: rg
@@ -533,13 +570,15 @@ module worker 'modules/container-apps.bicep' = {
     cpu: workerCpu
     memory: workerMemory
     healthProbePort: workerHealthProbePort
-    workerSettings: {
-      WHISPER_MODEL: whisperModel
+    // WHISPER_MODEL only when set: otherwise the image's own (the model it bakes) applies.
+    workerSettings: union({
       WHISPER_BEAM_SIZE: whisperBeamSize
       WORKER_CONCURRENCY: workerConcurrency
       JOB_LOCK_SECONDS: jobLockSeconds
       JOB_MAX_DELIVERY_COUNT: jobMaxDeliveryCount
-    }
+    }, empty(whisperModel) ? {} : {
+      WHISPER_MODEL: whisperModel
+    })
   }
   // AcrPull and the scaler's queue role must exist before the first revision.
   dependsOn: [
@@ -556,6 +595,8 @@ output AZURE_RESOURCE_GROUP string = rg.name
 // azd: where `azd deploy worker` pushes the image
 output AZURE_CONTAINER_REGISTRY_ENDPOINT string = registry.outputs.loginServer
 output AZURE_CONTAINER_REGISTRY_NAME string = registry.outputs.name
+@description('Resource id of the registry: the --registry of `az acr import` when another environment promotes an image from it.')
+output AZURE_CONTAINER_REGISTRY_ID string = registry.outputs.id
 output AZURE_CONTAINER_APPS_ENVIRONMENT_NAME string = worker.outputs.environmentName
 output AZURE_CONTAINER_APPS_ENVIRONMENT_ID string = worker.outputs.environmentId
 
@@ -563,6 +604,8 @@ output SERVICE_API_NAME string = functionApp.outputs.name
 output SERVICE_WORKER_NAME string = worker.outputs.appName
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output FUNCTION_APP_URL string = functionApp.outputs.uri
+@description('The API through Front Door when frontDoorSku is set, else empty.')
+output FRONT_DOOR_URL string = !empty(frontDoorSku) ? frontDoor.outputs.uri : ''
 output STATIC_WEB_APP_NAME string = staticWebApp.outputs.name
 output STATIC_WEB_APP_URL string = staticWebApp.outputs.uri
 
@@ -585,5 +628,8 @@ output FUNCTION_APP_SETTING_NAMES array = functionApp.outputs.appSettingNames
 output BLOB_EVENTS_SYSTEM_TOPIC_NAME string = blobEvents.outputs.systemTopicName
 output BLOB_EVENTS_SUBSCRIPTION_NAME string = blobEvents.outputs.subscriptionName
 output BLOB_TRIGGER_FUNCTION_NAME string = blobTriggerFunctionName
+// Written back to the azd environment, so a fresh checkout (CI runs `azd env refresh`) keeps declaring the
+// subscription once the hook has created it; the preprovision hook turns it off while the code is missing.
+output BLOB_EVENT_SUBSCRIPTION_ENABLED bool = blobEventSubscriptionEnabled
 output VIDEOS_CONTAINER_NAME string = storage.outputs.videosContainerName
 output CHUNKS_CONTAINER_NAME string = storage.outputs.chunksContainerName

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The steps of .github/workflows/deploy.yml that talk to Azure, one subcommand each, so that both
 # environments (staging, production) and a person at a terminal run the same commands.
-# Needs: az (signed in: azure/login, or `az login`), azd, and for `live` the GitHub CLI (gh, with GH_TOKEN).
+# Needs: az (signed in: azure/login, or `az login`), azd (signed in on its own: `azd auth login`, in CI
+# `azd auth login --federated-credential-provider github`, which outlives the Azure CLI's OIDC sign-in),
+# and for `live` the GitHub CLI (gh, with GH_TOKEN).
 #
 #   deploy.sh select                 create the local azd environment $AZURE_ENV_NAME and load the outputs
 #                                    of its last provisioning (none on a first deployment)
@@ -51,7 +53,6 @@ case "${1:-}" in
   select)
     : "${AZURE_ENV_NAME:?}" "${AZURE_SUBSCRIPTION_ID:?}" "${AZURE_LOCATION:?}"
     az extension add --name containerapp --upgrade --only-show-errors
-    azd config set auth.useAzCliAuth true
     azd env select "$AZURE_ENV_NAME" 2>/dev/null ||
       azd env new "$AZURE_ENV_NAME" --subscription "$AZURE_SUBSCRIPTION_ID" --location "$AZURE_LOCATION" --no-prompt
     azd env refresh --no-prompt || say "no earlier provisioning of $AZURE_ENV_NAME: a first deployment"
@@ -93,7 +94,7 @@ case "${1:-}" in
     echo "api_url=$(value FUNCTION_APP_URL)" >&3
     ;;
   *)
-    sed -n '2,21p' "$0"
+    sed -n '2,23p' "$0"
     exit 2
     ;;
 esac

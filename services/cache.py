@@ -1,6 +1,6 @@
 """The cache port: a string key-value store with expiry.
 
-Two adapters: ``RedisCache`` (Azure Cache for Redis, redis-server locally) and
+Two adapters: ``RedisCache`` (Azure Managed Redis, redis-server locally) and
 ``MemoryCache`` (an in-process LRU, the embedded default). A cache is an
 optimisation: callers treat ``CacheUnavailable`` as "everything missed" and go on.
 """
@@ -90,7 +90,8 @@ class MemoryCache:
 
 class EntraIdCredentials(CredentialProvider):
     """Redis credentials from Microsoft Entra ID: user = the identity's object id, password =
-    an access token for Azure Cache for Redis, renewed five minutes before it expires.
+    an access token for Azure Managed Redis (and Azure Cache for Redis: the same scope), renewed
+    five minutes before it expires.
 
     redis-py asks for credentials whenever it opens a connection; a connection whose token
     has expired is closed by the server, fails one call (the cache then serves uncached for
@@ -114,6 +115,19 @@ class EntraIdCredentials(CredentialProvider):
                 self._token = self._credential.get_token(self.SCOPE)
             token = self._token.token
         return _object_id(token), token
+
+
+# Azure Managed Redis serves TLS on 10000 at {name}.{region}.redis.azure.net; the retiring Azure Cache
+# for Redis (*.redis.cache.windows.net) on 6380. Its database uses the Enterprise clustering policy
+# (infra/modules/redis.bicep): one endpoint whose proxy routes every key, so this plain, non-cluster
+# client works and MGET/DEL across hash slots are allowed.
+MANAGED_REDIS_PORT = 10000
+AZURE_CACHE_FOR_REDIS_PORT = 6380
+
+
+def azure_redis_port(host: str) -> int:
+    """The TLS port of an Azure Redis host name: 6380 for Azure Cache for Redis, else Azure Managed Redis' 10000."""
+    return AZURE_CACHE_FOR_REDIS_PORT if host.lower().endswith(".redis.cache.windows.net") else MANAGED_REDIS_PORT
 
 
 def _object_id(token: str) -> str:
@@ -146,9 +160,14 @@ class RedisCache:
         self._url_for_humans = _without_password(url)
 
     @classmethod
-    def with_entra_id(cls, host: str, port: int = 6380, ssl: bool = True, credential=None,
+    def with_entra_id(cls, host: str, port: int | None = None, ssl: bool = True, credential=None,
                       retry_after_s: float = 5.0, timeout_s: float = 0.5) -> "RedisCache":
-        """Azure Cache for Redis with the app's identity instead of an access key."""
+        """Azure Managed Redis (REDIS_HOST, e.g. ``NAME.REGION.redis.azure.net``) with the app's identity
+        instead of an access key; the port follows from the host name unless given."""
+        host = host.strip()
+        if not host or "/" in host or ":" in host:
+            raise ValueError(f"REDIS_HOST must be a bare host name such as NAME.REGION.redis.azure.net, not {host!r}")
+        port = port or azure_redis_port(host)
         client = redis.Redis(host=host, port=port, ssl=ssl, credential_provider=EntraIdCredentials(credential),
                              socket_connect_timeout=timeout_s, socket_timeout=timeout_s, decode_responses=True)
         scheme = "rediss" if ssl else "redis"

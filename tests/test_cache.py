@@ -152,6 +152,27 @@ def test_entra_id_token_is_renewed_before_it_expires():
     assert user == "abc" and first != second and credential.calls == 2
 
 
-def test_settings_choose_entra_id_redis_by_host():
-    cache = build_cache(Settings(redis_host="example.redis.cache.windows.net"))
+def connection_of(cache: RedisCache) -> dict:
+    pool = cache._client.connection_pool
+    return {**pool.connection_kwargs, "tls": pool.connection_class.__name__ == "SSLConnection"}
+
+
+def test_settings_choose_azure_managed_redis_by_host_on_its_tls_port():
+    """REDIS_HOST as infra/modules/redis.bicep outputs it: Azure Managed Redis, TLS on 10000, Entra ID."""
+    cache = build_cache(Settings(redis_host="redis-abc123.westeurope.redis.azure.net"))
     assert cache.kind == "redis"
+    connection = connection_of(cache)
+    assert (connection["host"], connection["port"], connection["tls"]) == (
+        "redis-abc123.westeurope.redis.azure.net", 10000, True)
+    assert connection["credential_provider"].SCOPE == "https://redis.azure.com/.default"
+
+
+def test_azure_cache_for_redis_hosts_keep_port_6380_while_they_last():
+    connection = connection_of(RedisCache.with_entra_id("old.redis.cache.windows.net", credential=object()))
+    assert (connection["port"], connection["tls"]) == (6380, True)
+
+
+@pytest.mark.parametrize("bad", ["", "  ", "rediss://x.westeurope.redis.azure.net", "x.westeurope.redis.azure.net:10000"])
+def test_a_redis_host_that_is_not_a_host_name_is_a_clear_error(bad):
+    with pytest.raises(ValueError, match="REDIS_HOST must be a bare host name"):
+        RedisCache.with_entra_id(bad, credential=object())

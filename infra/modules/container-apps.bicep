@@ -21,8 +21,8 @@ param tags object
 param environmentName string
 param appName string
 
-@description('Run the worker on a GPU workload profile (false: CPU consumption profile, WHISPER_DEVICE=cpu).')
-param useGpu bool = true
+@description('Run the worker on a GPU workload profile (needs quota); false (default): CPU consumption profile, WHISPER_DEVICE=cpu.')
+param useGpu bool = false
 
 @description('GPU workload profile type, e.g. Consumption-GPU-NC8as-T4, Consumption-GPU-NC24-A100 (serverless) or NC24-A100 (dedicated).')
 param gpuProfileType string = 'Consumption-GPU-NC8as-T4'

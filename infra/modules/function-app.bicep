@@ -36,14 +36,18 @@ param applicationInsightsConnectionString string
 ])
 param instanceMemoryMB int = 2048
 
-@description('Upper bound of instances the app scales out to.')
-@minValue(1)
+@description('Upper bound of instances the app scales out to. Flex Consumption rejects values below 40.')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
 @description('Always-ready instances for the HTTP group (0: scale to zero, first request pays the cold start).')
 @minValue(0)
 param alwaysReadyHttpInstances int = 0
+
+@description('Always-ready instances for the Durable Functions group ("durable": orchestrator and entity triggers). Flex Consumption scales Durable apps from the task hub\'s queues only with a delay; one warm instance keeps orchestrations moving.')
+@minValue(0)
+param alwaysReadyDurableInstances int = 1
 
 @description('Spread the plan across availability zones (region must support zone-redundant Flex Consumption).')
 param zoneRedundant bool = false
@@ -71,12 +75,19 @@ var connectionSettings = {
 
 var allSettings = union(connectionSettings, appSettings)
 
-var alwaysReady = alwaysReadyHttpInstances > 0 ? [
+var alwaysReadyHttp = alwaysReadyHttpInstances > 0 ? [
   {
     name: 'http'
     instanceCount: alwaysReadyHttpInstances
   }
 ] : []
+var alwaysReadyDurable = alwaysReadyDurableInstances > 0 ? [
+  {
+    name: 'durable'
+    instanceCount: alwaysReadyDurableInstances
+  }
+] : []
+var alwaysReady = concat(alwaysReadyHttp, alwaysReadyDurable)
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: zone redundancy is a parameter (zoneRedundant); Flex Consumption supports it only in some regions, so it is off by default
@@ -96,7 +107,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_17: client certificates would make every browser call of the public API negotiate a certificate; callers are browsers (the Static Web App) and Event Grid
-  // checkov:skip=CKV_AZURE_212: Flex Consumption scales to zero by design; always-ready instances are a parameter (alwaysReadyHttpInstances)
+  // checkov:skip=CKV_AZURE_212: Flex Consumption scales to zero by design; always-ready instances are parameters (alwaysReadyHttpInstances, alwaysReadyDurableInstances: 1 by default)
   // checkov:skip=CKV_AZURE_213: the platform health check feature is not available on the Flex Consumption plan; GET /api/health reports dependency state instead
   // checkov:skip=CKV_AZURE_222: the API is public by design: browsers call it from the Static Web App and Event Grid calls the blob extension webhook; the HTTP routes are AuthLevel.ANONYMOUS on purpose (function_app.py) and the webhook needs the blobs_extension system key
   name: name

@@ -2,9 +2,10 @@
 // key). Nothing the app uses today is a secret: every Azure connection is identity-based.
 //
 // RBAC authorization (no access policies), soft delete and purge protection. Purge
-// protection means a deleted vault's name stays reserved for the retention period:
-// `azd down` then `azd up` of the *same* environment within that time must recover the
-// vault (or pass another keyVaultName).
+// protection means `azd down --purge` cannot purge the vault: it stays soft-deleted, its
+// name reserved, for softDeleteRetentionInDays. The next `azd up` of the same environment
+// therefore recovers it (createMode 'recover'), which infra/hooks/preprovision.sh selects
+// when it finds this environment's vault soft-deleted.
 
 param location string
 param tags object
@@ -13,6 +14,13 @@ param name string
 @minValue(7)
 @maxValue(90)
 param softDeleteRetentionInDays int = 90
+
+@description('recover: bring back this soft-deleted vault (set by infra/hooks/preprovision.sh); default: create or update.')
+@allowed([
+  'default'
+  'recover'
+])
+param createMode string = 'default'
 
 @description('Disabled by default: nothing reads the vault from outside Azure. Enabled (with allowedIpAddresses) lets the deploying user manage secrets from a laptop.')
 @allowed([
@@ -32,6 +40,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   location: location
   tags: tags
   properties: {
+    createMode: createMode
     tenantId: subscription().tenantId
     sku: {
       family: 'A'

@@ -19,6 +19,10 @@
 //     results queue    Service Bus Data Sender         send results
 //     registry         AcrPull                         pull the image
 //     app insights     Monitoring Metrics Publisher
+//     (trigger queues  Service Bus Data Owner         the scale controller's queue-length reads;
+//                                                      grantApiServiceBusOwnerForScaling, on by default)
+//   importer (optional: registryImportPrincipalId, another environment's deployment identity)
+//     registry         Reader + AcrPull                az acr import from this registry
 //   scaler (KEDA rule of the worker)
 //     jobs queue       Service Bus Data Owner          KEDA reads the message count through
 //                                                      the management API (Manage right)
@@ -37,8 +41,11 @@ param apiPrincipalId string
 param workerPrincipalId string
 param scalerPrincipalId string
 
-@description('Also give the api identity Service Bus Data Owner on its two trigger queues. The Functions scale controller reads queue length through the management API; with Receiver only it logs unauthorized warnings and scales less precisely.')
-param grantApiServiceBusOwnerForScaling bool = false
+@description('Also give the api identity Service Bus Data Owner on its two trigger queues (default). The Flex Consumption scale controller reads queue length through the management API (Manage right); with Listen (Receiver) only it scales inaccurately and can fail to wake the app from zero.')
+param grantApiServiceBusOwnerForScaling bool = true
+
+@description('Object id of a principal that imports images from this registry into another one (the production deployment identity, on staging): Reader and AcrPull on the registry. Empty for none.')
+param registryImportPrincipalId string = ''
 
 @description('Object id of the deploying user or CI principal; empty for none.')
 param userPrincipalId string = ''
@@ -59,6 +66,7 @@ var roles = {
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
   acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
   acrPush: '8311e382-0749-4cb8-b61a-304f252e45ec'
+  reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
@@ -94,7 +102,7 @@ resource resultsQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existi
   name: resultsQueueName
 }
 
-resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing = {
+resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' existing = {
   name: registryName
 }
 
@@ -268,6 +276,30 @@ resource scalerJobsOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataOwner)
     principalId: scalerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// --- image promotion (optional) --------------------------------------------------------
+// `az acr import --registry <this registry's id>` run by another environment's deployment identity reads
+// the source registry through ARM (Reader) and pulls its manifests and layers (AcrPull).
+
+resource importerReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(registryImportPrincipalId)) {
+  name: guid(registry.id, registryImportPrincipalId, roles.reader)
+  scope: registry
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.reader)
+    principalId: registryImportPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource importerAcrPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(registryImportPrincipalId)) {
+  name: guid(registry.id, registryImportPrincipalId, roles.acrPull)
+  scope: registry
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.acrPull)
+    principalId: registryImportPrincipalId
     principalType: 'ServicePrincipal'
   }
 }

@@ -1,101 +1,105 @@
-// Azure Cache for Redis: the prediction cache, per-video summary cache and progress.
+// Azure Managed Redis: the prediction cache, per-video summary cache and progress.
 //
-// Azure Cache for Redis (not Azure Managed Redis) because the app's Redis adapter and
-// the README speak to *.redis.cache.windows.net:6380 and the Standard C0/C1 tiers are
-// the cheapest replicated option; moving to Azure Managed Redis later changes this
-// module and REDIS_HOST only.
+// Azure Managed Redis (Microsoft.Cache/redisEnterprise + its one database, "default"), not
+// Azure Cache for Redis (Microsoft.Cache/redis), which retires on 2028-09-30 and no longer
+// takes new caches in many subscriptions.
 //
-// TLS only (port 6380), access keys disabled, Entra ID authentication on
-// (redisConfiguration 'aad-enabled'). Clients authenticate with a token of their managed
-// identity: username = the identity's object id, password = an Entra access token for
-// https://redis.azure.com/.default (see the REDIS_HOST note in main.bicep).
+// What the app's adapter (services/cache.py, RedisCache.with_entra_id) relies on:
+//   host      {name}.{region}.redis.azure.net (the cluster's hostName output -> REDIS_HOST)
+//   port      10000, TLS only (clientProtocol Encrypted)
+//   auth      Microsoft Entra ID only (accessKeysAuthentication Disabled): user = the
+//             identity's object id, password = a token for https://redis.azure.com/.default;
+//             each identity gets the database's "default" access policy below
+//   cluster   EnterpriseCluster: one endpoint, a proxy routes each key to its shard, so the
+//             adapter's plain (non-cluster) redis-py client works unchanged and its multi-key
+//             commands (MGET, DEL) work across slots (the proxy allows DEL, MGET, MSET, EXISTS,
+//             UNLINK, TOUCH across slots). OSSCluster would need redis-py's RedisCluster client
+//             and same-slot keys for MGET; NoCluster caps the cache at one shard.
+//   eviction  VolatileLRU: only keys with a TTL are evicted under memory pressure
+//             (predictions and summaries all carry one), never an in-flight progress key.
 
 param location string
 param tags object
 param name string
 
+@description('Azure Managed Redis SKU. Balanced_B1 (1 GB, high availability) replaces the old Standard C1; Balanced_B0 (0.5 GB) for a cheap dev environment; Balanced_B3/B5 or MemoryOptimized_M10 as the cache grows.')
 @allowed([
-  'Basic'
-  'Standard'
-  'Premium'
+  'Balanced_B0'
+  'Balanced_B1'
+  'Balanced_B3'
+  'Balanced_B5'
+  'Balanced_B10'
+  'MemoryOptimized_M10'
+  'MemoryOptimized_M20'
+  'ComputeOptimized_X3'
+  'ComputeOptimized_X5'
 ])
-@description('Standard (replicated, SLA) is the default; Premium adds VNet/zone options. Basic has no replica and no SLA.')
-param skuName string = 'Standard'
+param skuName string = 'Balanced_B1'
 
-@description('Cache size: C0-C6 for Basic/Standard, P1-P5 for Premium.')
-@minValue(0)
-@maxValue(6)
-param capacity int = 1
+@description('Replica shards on a second node (the SLA). Disabled halves the price and loses the cache on a node failure: for dev only.')
+param highAvailability bool = true
 
 @description('Subnet for a private endpoint. When set, public network access is disabled (clients then need VNet integration).')
 param privateEndpointSubnetId string = ''
 
-@description('Private DNS zone privatelink.redis.cache.windows.net to register the endpoint in; empty to manage DNS elsewhere.')
+@description('Private DNS zone privatelink.redis.azure.net to register the endpoint in; empty to manage DNS elsewhere.')
 param privateDnsZoneId string = ''
 
-@description('Identities given the built-in "Data Contributor" access policy: [{ objectId, alias }].')
+@description('Identities given data access (the database\'s "default" access policy, read/write): [{ objectId, alias }].')
 param dataContributors array = []
 
-@description('Identities given the built-in "Data Owner" access policy (e.g. the deploying user, for debugging): [{ objectId, alias }].')
+@description('More identities with the same access (e.g. the deploying user, for debugging): [{ objectId, alias }].')
 param dataOwners array = []
 
 @description('Log Analytics workspace for diagnostics; empty for none.')
 param logAnalyticsWorkspaceId string = ''
 
 var usePrivateEndpoint = !empty(privateEndpointSubnetId)
+var port = 10000
+// Azure Managed Redis offers one access policy for Entra ID users, "default" (full data access, no
+// management commands). Both lists get it; they stay two parameters so that main.bicep keeps saying
+// which identity is which.
+var dataUsers = concat(dataContributors, dataOwners)
 
-resource redis 'Microsoft.Cache/redis@2024-11-01' = {
-  // checkov:skip=CKV_AZURE_89: public network access is disabled exactly when privateEndpointSubnetId is set; without VNet integration of the Flex Consumption app the public (TLS-only, Entra-only) endpoint is the only way in
+resource cluster 'Microsoft.Cache/redisEnterprise@2025-07-01' = {
   name: name
   location: location
   tags: tags
+  sku: {
+    name: skuName
+  }
   properties: {
-    sku: {
-      name: skuName
-      family: skuName == 'Premium' ? 'P' : 'C'
-      capacity: capacity
-    }
-    enableNonSslPort: false
     minimumTlsVersion: '1.2'
+    highAvailability: highAvailability ? 'Enabled' : 'Disabled'
     publicNetworkAccess: usePrivateEndpoint ? 'Disabled' : 'Enabled'
-    disableAccessKeyAuthentication: true
-    redisVersion: '6'
-    redisConfiguration: {
-      'aad-enabled': 'true'
-      // Only keys with a TTL are evicted under memory pressure (predictions and
-      // summaries all carry one), never an in-flight progress key without TTL.
-      'maxmemory-policy': 'volatile-lru'
-    }
   }
 }
 
-// Redis applies one access-policy change at a time: assign serially.
-@batchSize(1)
-resource contributorAssignments 'Microsoft.Cache/redis/accessPolicyAssignments@2024-11-01' = [
-  for identity in dataContributors: {
-    parent: redis
-    name: guid(redis.id, identity.objectId, 'Data Contributor')
-    properties: {
-      accessPolicyName: 'Data Contributor'
-      objectId: identity.objectId
-      objectIdAlias: identity.alias
-    }
+resource database 'Microsoft.Cache/redisEnterprise/databases@2025-07-01' = {
+  parent: cluster
+  name: 'default'
+  properties: {
+    clientProtocol: 'Encrypted'
+    port: port
+    clusteringPolicy: 'EnterpriseCluster'
+    evictionPolicy: 'VolatileLRU'
+    accessKeysAuthentication: 'Disabled'
   }
-]
+}
 
+// Access policy changes are applied one at a time: assign serially. The name allows letters and
+// digits only (1-60), hence the guid without its dashes.
 @batchSize(1)
-resource ownerAssignments 'Microsoft.Cache/redis/accessPolicyAssignments@2024-11-01' = [
-  for identity in dataOwners: {
-    parent: redis
-    name: guid(redis.id, identity.objectId, 'Data Owner')
+resource dataAccess 'Microsoft.Cache/redisEnterprise/databases/accessPolicyAssignments@2025-07-01' = [
+  for identity in dataUsers: {
+    parent: database
+    name: replace(guid(database.id, identity.objectId, 'default'), '-', '')
     properties: {
-      accessPolicyName: 'Data Owner'
-      objectId: identity.objectId
-      objectIdAlias: identity.alias
+      accessPolicyName: 'default'
+      user: {
+        objectId: identity.objectId
+      }
     }
-    dependsOn: [
-      contributorAssignments
-    ]
   }
 ]
 
@@ -111,9 +115,9 @@ resource privateEndpoint 'Microsoft.Network/privateEndpoints@2024-05-01' = if (u
       {
         name: 'redis'
         properties: {
-          privateLinkServiceId: redis.id
+          privateLinkServiceId: cluster.id
           groupIds: [
-            'redisCache'
+            'redisEnterprise'
           ]
         }
       }
@@ -136,27 +140,22 @@ resource privateDnsZoneGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneG
   }
 }
 
+// Connection events (connect, authenticate, disconnect) are the database's only log category.
 resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (!empty(logAnalyticsWorkspaceId)) {
   name: 'connections'
-  scope: redis
+  scope: database
   properties: {
     workspaceId: logAnalyticsWorkspaceId
     logs: [
       {
-        category: 'ConnectedClientList'
-        enabled: true
-      }
-    ]
-    metrics: [
-      {
-        category: 'AllMetrics'
+        category: 'ConnectionEvents'
         enabled: true
       }
     ]
   }
 }
 
-output id string = redis.id
-output name string = redis.name
-output hostName string = redis.properties.hostName
-output sslPort int = redis.properties.sslPort
+output id string = cluster.id
+output name string = cluster.name
+output hostName string = cluster.properties.hostName
+output port int = port

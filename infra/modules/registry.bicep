@@ -17,7 +17,7 @@ param skuName string = 'Standard'
 @description('Log Analytics workspace for diagnostics; empty for none.')
 param logAnalyticsWorkspaceId string = ''
 
-resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' = {
+resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' = {
   // checkov:skip=CKV_AZURE_139: public endpoint needed by `azd deploy` (push / remote build) and by Container Apps without VNet; anonymous pull and the admin user are off, so every call needs an Entra token
   // checkov:skip=CKV_AZURE_163: image vulnerability scanning is Microsoft Defender for Containers, a subscription-level plan, not a registry property
   // checkov:skip=CKV_AZURE_166: quarantine / trust policies are Premium-only; Basic/Standard are offered by parameter
