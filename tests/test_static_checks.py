@@ -538,7 +538,7 @@ case "$(basename "$0") $*" in
   "az keyvault show-deleted --name "*) [ -n "${DELETED_VAULT:-}" ] && echo "$DELETED_VAULT" ;;
   "az containerapp env workload-profile list-supported "*) printf 'D4\nConsumption-GPU-NC8as-T4\n' ;;
   "az rest "*) printf '%s\t%s\n' "${GPU_LIMIT:-0}" "${GPU_USED:-0}" ;;
-  "az functionapp keys list "*) echo "${BLOBS_KEY:-}" ;;
+  "az functionapp function show "*) echo "${FUNCTION_ID:-}" ;;
   "azd env set "*) ;;
   *) echo "unexpected: $*" >&2; exit 3 ;;
 esac
@@ -589,7 +589,7 @@ def test_preprovision_keeps_the_blob_event_subscription_out_of_bicep_until_the_c
            "AZURE_FUNCTION_APP_NAME": "func-api-1", "AZURE_RESOURCE_GROUP": "rg-dev"}
     done, settings = preprovision(**app)
     assert done.returncode == 0 and "azd env set BLOB_EVENT_SUBSCRIPTION_ENABLED false" in settings
-    done, settings = preprovision(**app, BLOBS_KEY="k3y")
+    done, settings = preprovision(**app, FUNCTION_ID="/subscriptions/s/.../functions/on_video_uploaded")
     assert done.returncode == 0 and not [s for s in settings if "BLOB_EVENT" in s]
 
 

@@ -8,7 +8,7 @@
 #   2. GPU worker (WORKER_USE_GPU=true only): the workload profile must exist in the worker's region and the
 #      subscription's serverless GPU quota there must cover WORKER_MAX_REPLICAS; otherwise stop here and say
 #      exactly what to change, instead of failing 15 minutes into the deployment.
-#   3. Blob trigger subscription: declared in Bicep only while the function app holds its blobs_extension key
+#   3. Upload event subscription: declared in Bicep only while the Event Grid-triggered function exists
 #      (the code is deployed); otherwise the api postdeploy hook creates it after the next deploy.
 #
 # Needs the Azure CLI signed in to the same subscription (`az login`, or azure/login in CI). Without it the
@@ -89,13 +89,14 @@ fi
 
 # --- 3. Blob trigger event subscription ----------------------------------------------------------------------------
 if [ "${BLOB_EVENT_SUBSCRIPTION_ENABLED:-false}" = "true" ]; then
-  key=""
+  function_id=""
   if [ -n "${AZURE_FUNCTION_APP_NAME:-}" ] && [ -n "${AZURE_RESOURCE_GROUP:-}" ]; then
-    key=$(az functionapp keys list --resource-group "$AZURE_RESOURCE_GROUP" --name "$AZURE_FUNCTION_APP_NAME" \
-      --query "systemKeys.blobs_extension" --output tsv 2>/dev/null || true)
+    function_id=$(az functionapp function show --resource-group "$AZURE_RESOURCE_GROUP" \
+      --name "$AZURE_FUNCTION_APP_NAME" --function-name "${BLOB_TRIGGER_FUNCTION_NAME:-on_video_uploaded}" \
+      --query id --output tsv 2>/dev/null || true)
   fi
-  if [ -z "$key" ]; then
-    say "the function app has no blobs_extension key (code not deployed yet): the event subscription waits for the api postdeploy hook"
+  if [ -z "$function_id" ]; then
+    say "the function app has no ${BLOB_TRIGGER_FUNCTION_NAME:-on_video_uploaded} function yet (code not deployed): the event subscription waits for the api postdeploy hook"
     azd env set BLOB_EVENT_SUBSCRIPTION_ENABLED false
   fi
 fi

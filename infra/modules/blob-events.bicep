@@ -1,17 +1,17 @@
-// Event Grid for the blob trigger (source = EventGrid), the only blob trigger kind the
-// Flex Consumption plan supports: a system topic on the storage account and a
+// Event Grid for the upload trigger: a system topic on the storage account and a
 // subscription that delivers BlobCreated events for the "videos" container to the
-// function app's blob extension webhook:
+// Event Grid-triggered function on_video_uploaded (blueprints/video_pipeline.py), as an
+// Azure Function destination. The function gets the event (the blob's name), never the
+// blob: a blob trigger with InputStream would make the host read a multi-GB video into
+// memory.
 //
-//   https://{host}/runtime/webhooks/blobs?functionName=Host.Functions.{function}&code={blobs_extension key}
-//
-// The blobs_extension system key exists only after the app's code (with its blob
-// trigger) has been deployed and the host has started once, so on a first `azd up`
-// the subscription cannot be declared here yet. Same pattern as the Azure-Samples
-// Flex Consumption blob/Event Grid quickstarts: the topic is provisioned here, and
-// azure.yaml's postdeploy hook of the `api` service creates the subscription with
-// the same name and settings, then sets BLOB_EVENT_SUBSCRIPTION_ENABLED=true so every
-// later `azd provision` declares it here (reading the key with listKeys) and owns it.
+// A function destination must exist when the subscription is created, i.e. after the
+// app's code is deployed. So, as in the Azure-Samples Flex Consumption Event Grid
+// quickstarts: the topic is provisioned here; azure.yaml's postdeploy hook of the `api`
+// service creates the subscription with the same name and settings once the function
+// exists, then sets BLOB_EVENT_SUBSCRIPTION_ENABLED=true so every later `azd provision`
+// declares it here and owns it (infra/hooks/preprovision.sh turns the flag off again
+// while the function is missing).
 
 param location string
 param tags object
@@ -22,9 +22,9 @@ param videosContainerName string
 @description('Declare the event subscription (true once the function code is deployed; see the header).')
 param subscriptionEnabled bool = false
 param subscriptionName string = 'videos-blob-created'
-@description('Function app name (for the webhook host and the blobs_extension key).')
+@description('Function app name (the subscription delivers to one of its functions).')
 param functionAppName string
-@description('Name of the blob-triggered function in blueprints/video_pipeline.py.')
+@description('Name of the Event Grid-triggered function in blueprints/video_pipeline.py.')
 param blobTriggerFunctionName string = 'on_video_uploaded'
 
 resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
@@ -41,19 +41,14 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
   name: functionAppName
 }
 
-resource functionHost 'Microsoft.Web/sites/host@2023-12-01' existing = {
-  parent: functionApp
-  name: 'default'
-}
-
 resource videoCreated 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = if (subscriptionEnabled) {
   parent: systemTopic
   name: subscriptionName
   properties: {
     destination: {
-      endpointType: 'WebHook'
+      endpointType: 'AzureFunction'
       properties: {
-        endpointUrl: 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/blobs?functionName=Host.Functions.${blobTriggerFunctionName}&code=${functionHost.listKeys().systemKeys.blobs_extension}'
+        resourceId: '${functionApp.id}/functions/${blobTriggerFunctionName}'
         maxEventsPerBatch: 1
         preferredBatchSizeInKilobytes: 64
       }

@@ -109,7 +109,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_17: client certificates would make every browser call of the public API negotiate a certificate; callers are browsers (the Static Web App) and Event Grid
   // checkov:skip=CKV_AZURE_212: Flex Consumption scales to zero by design; always-ready instances are parameters (alwaysReadyHttpInstances, alwaysReadyDurableInstances: 1 by default)
   // checkov:skip=CKV_AZURE_213: the platform health check feature is not available on the Flex Consumption plan; GET /api/health reports dependency state instead
-  // checkov:skip=CKV_AZURE_222: the API is public by design: browsers call it from the Static Web App and Event Grid calls the blob extension webhook; the HTTP routes are AuthLevel.ANONYMOUS on purpose (function_app.py) and the webhook needs the blobs_extension system key
+  // checkov:skip=CKV_AZURE_222: the API is public by design: browsers call it from the Static Web App; the HTTP routes are AuthLevel.ANONYMOUS on purpose (function_app.py) and validate bearer tokens themselves; Event Grid delivers to the upload function as an Azure Function destination (no public webhook)
   name: name
   location: location
   tags: union(tags, {
