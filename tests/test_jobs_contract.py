@@ -197,6 +197,16 @@ def test_depth_counts_ready_and_locked_but_not_dead_lettered(bus):
 # --- duplicates, queues, bodies -------------------------------------------------------------------
 
 
+def test_send_many_sends_a_batch_in_order_with_duplicates_dropped(bus):
+    bus.send_many(JOBS_QUEUE, [({"i": i}, f"batch-{i}") for i in range(5)] + [({"i": 99}, "batch-0")])
+    received = [bus.receive(JOBS_QUEUE, max_wait_s=5) for _ in range(5)]
+    assert [m.body["i"] for m in received] == [0, 1, 2, 3, 4]
+    assert all(m.lock_seconds and m.lock_seconds > 0 for m in received), "each delivery says how long it is locked"
+    assert bus.receive(JOBS_QUEUE, max_wait_s=0.2) is None, "the repeated id was dropped"
+    for message in received:
+        bus.complete(message)
+
+
 def test_a_duplicate_message_id_is_dropped(bus):
     bus.send(JOBS_QUEUE, {"v": "first"}, message_id="dup-1")
     bus.send(JOBS_QUEUE, {"v": "second"}, message_id="dup-1")
