@@ -149,10 +149,10 @@ class LocalPlatform:
         blob; the bytes never travel) to each Event Grid-triggered function, at least once."""
         if container not in SUBSCRIBED_CONTAINERS:
             return
-        for delivery in range(self.event_deliveries):
+        event = blob_created_event(container, path, self.blobs)
+        for delivery in range(self.event_deliveries):  # a redelivery is the same event, same id
             if delivery:
                 time.sleep(self.redelivery_delay_s)
-            event = blob_created_event(container, path, self.blobs)
             for trigger in self.event_triggers:
                 self.invoke(trigger, {trigger.trigger_parameter: event})
 

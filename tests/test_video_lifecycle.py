@@ -104,3 +104,28 @@ def test_a_terminated_orchestration_is_never_shown_as_processing(served, long_le
     status = api.get(f"/api/v1/videos/{video_id}").json()
     assert (status["status"], status["stage"]) == ("failed", "failed")
     assert "Terminated" in status["error"] and "operator stopped it" in status["error"]
+
+
+def test_uploads_start_the_pipeline_from_an_event_never_from_the_bytes():
+    """A blob trigger with InputStream makes the host read the whole video into memory;
+    the app declares no blob trigger, and the upload function takes Event Grid's event."""
+    from devhost.app_index import registered_functions
+
+    triggers = {f.get_function_name(): f.get_trigger().get_binding_name() for f in registered_functions()
+                if f.get_trigger() is not None}
+    assert "blobTrigger" not in triggers.values()
+    assert triggers["on_video_uploaded"] == "eventGridTrigger"
+
+
+def test_devhost_delivers_each_blob_event_twice_with_the_blobs_name_only(served):
+    api, platform = served
+    seen = []
+    trigger = platform.event_triggers[0]
+    platform.event_triggers = [trigger.__class__(trigger.name, trigger.trigger_parameter, trigger.source, None,
+                                                 lambda event: seen.append(event))]
+    platform.blob_created(VIDEOS, "default/" + "e" * 32 + ".mp4")
+    platform.blob_created("chunks", "default/x/00000.wav")  # not in the subscription's filter
+    assert [e.subject for e in seen] == [f"/blobServices/default/containers/videos/blobs/default/{'e' * 32}.mp4"] * 2
+    assert {e.event_type for e in seen} == {"Microsoft.Storage.BlobCreated"}
+    assert seen[0].id == seen[1].id, "a redelivery is the same event"
+    assert "url" in seen[0].get_json()
