@@ -13,8 +13,9 @@ from blueprints import dependencies
 from blueprints.pipeline_steps import ORCHESTRATOR, instance_id_for
 from devhost.asgi import LoopbackServer, free_port
 from devhost.http_host import FunctionAppAsgi
-from devhost.platform import LocalPlatform
+from devhost.platform import LocalPlatform, service_bus_message
 from services.blobs import CHUNKS, VIDEOS
+from services.jobs import RESULTS_QUEUE, Received
 from tests.speech_fixtures import Utterance, build_speech, wrap_as_video
 
 TENANT = "default"
@@ -74,6 +75,18 @@ def test_a_video_deleted_mid_run_stays_deleted(served, long_lesson):
     alive = [s for s in platform.runtime.list_instances()
              if s.instance_id.startswith(instance_id) and s.runtime_status in ("Running", "Pending")]
     assert alive == [], "no orchestration of a deleted video runs on"
+
+    # A worker's result for the deleted video arrives late (or is redelivered): it is dropped.
+    result_trigger = next(t for t in platform.queue_triggers if t.source == RESULTS_QUEUE)
+    late = Received(RESULTS_QUEUE, "late-1", {"job_id": f"{TENANT}:{video_id}:0:1",
+                                              "instance_id": f"{instance_id}:batch-0", "tenant_id": TENANT,
+                                              "video_id": video_id, "index": 0, "attempt": 1, "ok": True,
+                                              "transcript_blob": f"{TENANT}/{video_id}/00000.json"}, 1, "token")
+    platform.invoke(result_trigger, {result_trigger.trigger_parameter: service_bus_message(late)})
+    platform.runtime.wait_idle(10)
+    assert dependencies.results().get_video(TENANT, video_id) is None
+    assert platform.runtime.get_status(f"{instance_id}:batch-0") is None or \
+        platform.runtime.get_status(f"{instance_id}:batch-0").runtime_status in ("Terminated", "Completed", "Failed")
 
 
 def test_an_orchestration_that_crashed_shows_the_video_failed_with_a_reason(served):
