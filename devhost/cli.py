@@ -110,6 +110,28 @@ def analyze(args) -> int:
                          chunk_seconds=args.chunk_seconds, stack=args.stack)
 
 
+def token(args) -> int:
+    """A bearer token from the local OpenID provider, for scripts and tests (last line of stdout).
+
+    Signed with the provider's persisted key for the issuer and audience the app trusts
+    with the current settings (AUTH_ISSUER / PUBLIC_BASE_URL, AUTH_AUDIENCE)."""
+    from devhost.identity import IdentityError, mint_token
+    from services.settings import Settings, SettingsError
+
+    if not 0 < args.lifetime <= 24 * 3600:
+        return fail("--lifetime must be between 1 and 86400 seconds")
+    try:
+        settings = Settings.from_env()
+        issued = mint_token(args.tenant, args.user, args.role, issuer=settings.issuer,
+                            audience=settings.audiences[0], lifetime_s=args.lifetime)
+    except (IdentityError, SettingsError) as error:
+        return fail(str(error))
+    print(f"devhost: token for {args.user} ({args.role}) in {args.tenant}, issuer {settings.issuer}, "
+          f"valid {args.lifetime} s", file=sys.stderr)
+    print(issued)
+    return 0
+
+
 def _port_taken(host: str, port: int) -> bool:
     import socket
 
