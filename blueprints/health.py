@@ -1,14 +1,16 @@
 """GET /api/health: each dependency's state.
 
-200 while the app can answer (a cache that is down only makes it slower:
-"degraded"); 503 when the classifier cannot load.
+No sign-in needed (probes and load balancers call it). 200 while the app can answer
+(a cache that is down only makes it slower: "degraded"); 503 when the classifier
+cannot load.
 """
 
 from __future__ import annotations
 
 import azure.functions as func
 
-from blueprints import dependencies
+from blueprints import contract, dependencies
+from blueprints.contract import Health
 from blueprints.http import ANY_METHOD, endpoint, json_response
 from models.oeq_ceq.classifier import ModelUnavailable
 from services.cache import DependencyHealth
@@ -17,19 +19,14 @@ bp = func.Blueprint()
 
 
 @bp.route(route="health", methods=ANY_METHOD)
-@endpoint("GET")
+@endpoint(contract.HEALTH)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     checks = [_classifier_health(), dependencies.cache().health()]
     worst = "down" if any(c.status == "down" for c in checks) else (
         "degraded" if any(c.status == "degraded" for c in checks) else "ok"
     )
-    return json_response(
-        {
-            "status": worst,
-            "dependencies": {c.name: {"status": c.status, "detail": c.detail} for c in checks},
-        },
-        status=503 if worst == "down" else 200,
-    )
+    body = Health(status=worst, dependencies={c.name: {"status": c.status, "detail": c.detail} for c in checks})
+    return json_response(body, status=503 if worst == "down" else 200)
 
 
 def _classifier_health() -> DependencyHealth:
