@@ -253,7 +253,7 @@ class Error(BaseModel):
 # --- operations ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # each operation is one of its kind: identity is equality
 class Operation:
     """One method on one route: who may call it, what it takes and what it answers."""
 
