@@ -25,8 +25,8 @@ from devhost.platform import LocalPlatform
 from tests.conftest import token_for
 
 VICTIM, ATTACKER = "school-a", "school-b"
-SECRET_FILENAME = "victim-lesson-7f3a.mp4"
-SECRET_TEXT = "What would happen if the victim tower fell?"
+VICTIM_FILENAME = "victim-lesson-7f3a.mp4"
+VICTIM_TEXT = "What would happen if the victim tower fell?"
 PROTECTED = [op for op in contract.OPERATIONS if op.roles is not None]
 
 
@@ -42,8 +42,8 @@ def site(tmp_path_factory):
         with LocalPlatform(run_worker=False) as platform, LoopbackServer(FunctionAppAsgi(platform=platform), port) as s:
             with httpx.Client(base_url=s.base_url, timeout=30) as client:
                 victim = {"Authorization": f"Bearer {token_for(VICTIM, 'coach-1', 'coach')}"}
-                video = client.post("/api/v1/videos", json={"filename": SECRET_FILENAME}, headers=victim).json()
-                fed = client.post("/api/v1/feedback", json={"text": SECRET_TEXT, "label": "OEQ"}, headers=victim)
+                video = client.post("/api/v1/videos", json={"filename": VICTIM_FILENAME}, headers=victim).json()
+                fed = client.post("/api/v1/feedback", json={"text": VICTIM_TEXT, "label": "OEQ"}, headers=victim)
                 assert fed.status_code == 201, fed.text
                 yield client, video
     finally:
@@ -138,8 +138,8 @@ def _tampered() -> str:
 
 def assert_no_leak(response: httpx.Response, video: dict) -> None:
     text = response.text
-    for secret in (SECRET_FILENAME, SECRET_TEXT, video["upload_url"], "coach-1"):
-        assert secret not in text, f"{secret!r} leaked in {response.status_code}: {text[:300]}"
+    for private in (VICTIM_FILENAME, VICTIM_TEXT, video["upload_url"], "coach-1"):
+        assert private not in text, f"{private!r} leaked in {response.status_code}: {text[:300]}"
     assert "Traceback" not in text
 
 

@@ -455,8 +455,8 @@ def test_sqlite_erasure_leaves_no_trace_of_the_text_in_the_files(tmp_path, tenan
     from services.results import FeedbackRecord
 
     store = SqliteResultsStore(tmp_path / "r.sqlite3")
-    secret = "Where did the zebra-crossing-9137 go?"
-    store.save_feedback(FeedbackRecord(tenant_id=tenant, feedback_id="f1", text=secret, label="OEQ"))
+    private_text = "Where did the zebra-crossing-9137 go?"
+    store.save_feedback(FeedbackRecord(tenant_id=tenant, feedback_id="f1", text=private_text, label="OEQ"))
     store.create_video(new_video(tenant, "v1", filename="zebra-crossing-9137.mp4"))
     store.delete_tenant(tenant)
     for path in tmp_path.iterdir():
