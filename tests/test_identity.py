@@ -15,7 +15,6 @@ import subprocess
 import sys
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
