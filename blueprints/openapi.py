@@ -122,3 +122,11 @@ def _tidy(schema):
     if isinstance(schema, list):
         return [_tidy(v) for v in schema]
     return schema
+
+
+if __name__ == "__main__":  # python -m blueprints.openapi > infra/openapi.json (what API Management imports)
+    import json
+    import sys
+
+    json.dump(document(), sys.stdout, indent=1, sort_keys=True)
+    sys.stdout.write("\n")

@@ -43,3 +43,15 @@ def test_request_schemas_are_the_models_the_handlers_validate_with(api):
     assert document["paths"]["/api/v1/tenant"]["delete"]["x-roles"] == ["admin"]
     limit = document["paths"]["/api/v1/feedback"]["get"]["parameters"][0]
     assert (limit["name"], limit["in"], limit["schema"]["maximum"]) == ("limit", "query", 1000)
+
+
+def test_the_copy_api_management_imports_is_the_served_document(api):
+    """infra/openapi.json (loaded by infra/modules/apim.bicep) must not drift from the code:
+    regenerate it with `python -m blueprints.openapi > infra/openapi.json`."""
+    import json
+
+    from tests.conftest import REPO
+
+    committed = json.loads((REPO / "infra" / "openapi.json").read_text())
+    assert committed == api.get("/api/openapi.json").json()
+    assert len((REPO / "infra" / "openapi.json").read_text()) < 131_072  # Bicep's loadTextContent limit
