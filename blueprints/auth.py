@@ -11,11 +11,13 @@ import azure.functions as func
 from blueprints.dependencies import built_once, settings
 from services.identity import Principal, TokenRules, TokenValidator, bearer_token
 from services.ratelimit import Quota, RateLimiter
+from services.settings import require
 
 
 @built_once
 def validator() -> TokenValidator:
     s = settings()
+    require(s, "identity")  # under the Functions host: AUTH_ISSUER, never devhost's provider
     return TokenValidator(TokenRules(issuer=s.issuer, audiences=tuple(s.audiences), tenant_claim=s.auth_tenant_claim,
                                      roles_claim=s.auth_roles_claim, user_claim=s.auth_user_claim,
                                      clock_skew_s=s.auth_clock_skew_s))

@@ -14,6 +14,8 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import azure.durable_functions as df
+
 from blueprints import dependencies
 from gpu_worker.worker import TranscriptionJob
 from pipeline.analysis import analyze_chunks
@@ -22,12 +24,33 @@ from pipeline.records import ChunkPlan, ChunkTranscript
 from services.blobs import CHUNKS, VIDEOS, BlobNotFound
 from services.cache import CacheUnavailable
 from services.jobs import JOBS_QUEUE
-from services.results import VideoNotFound, VideoRecord
+from services.results import VideoNotFound
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
 ORCHESTRATOR = "video_pipeline"
+BATCH_ORCHESTRATOR = "transcribe_batch"
 SUMMARY_CACHE_TTL_S = 24 * 3600
+ACTIVE = ("queued", "processing")  # a video in any other state (or deleted) gets no more work
+
+
+class BackoffRetryOptions(df.RetryOptions):
+    """RetryOptions with the exponential back-off the extension understands.
+
+    SDK 1.7.0 serialises only the first interval and the attempt count; the extension's
+    RetryOptions also reads ``backoffCoefficient`` and ``maxRetryIntervalInMilliseconds``
+    (the JavaScript SDK sends them under these names).
+    """
+
+    def __init__(self, first_retry_interval_in_milliseconds: int, max_number_of_attempts: int,
+                 backoff_coefficient: float, max_retry_interval_in_milliseconds: int):
+        super().__init__(first_retry_interval_in_milliseconds, max_number_of_attempts)
+        self.backoff_coefficient = backoff_coefficient
+        self.max_retry_interval_in_milliseconds = max_retry_interval_in_milliseconds
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "backoffCoefficient": self.backoff_coefficient,
+                "maxRetryIntervalInMilliseconds": self.max_retry_interval_in_milliseconds}
 
 
 @dataclass(frozen=True)
@@ -43,15 +66,18 @@ class PipelineInput:
     chunk_timeout_s: float
     chunk_max_dispatches: int
     max_video_seconds: float
+    chunks_per_batch: int = 10
+    worker_start_s: float = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings, tenant_id: str, video_id: str, blob_path: str) -> "PipelineInput":
         return cls(tenant_id, video_id, blob_path, settings.chunk_seconds, settings.chunk_overlap_seconds,
-                   settings.chunk_timeout_s, settings.chunk_max_dispatches, settings.max_video_seconds)
+                   settings.chunk_timeout_s, settings.chunk_max_dispatches, settings.max_video_seconds,
+                   settings.chunks_per_batch, settings.worker_start_grace_s)
 
     @classmethod
     def from_dict(cls, data: dict) -> "PipelineInput":
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,9 +88,39 @@ class PipelineInput:
                 "max_video_seconds": self.max_video_seconds}
 
 
+@dataclass(frozen=True)
+class BatchInput:
+    """What one ``transcribe_batch`` sub-orchestration needs: its chunks and the deadlines."""
+
+    video: dict
+    plans: list
+    chunks_in_video: int
+    chunk_timeout_s: float
+    chunk_max_dispatches: int
+    worker_start_s: float
+
+    @classmethod
+    def for_batch(cls, job: PipelineInput, plans: list[ChunkPlan]) -> "BatchInput":
+        total = int(plans[-1].index) + 1 if plans else 0
+        return cls(job.video(), [p.to_dict() for p in plans], total, job.chunk_timeout_s, job.chunk_max_dispatches,
+                   job.worker_start_s)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "BatchInput":
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 def instance_id_for(tenant_id: str, video_id: str) -> str:
     """One orchestration per video: a repeated upload event finds the same instance."""
     return f"video-{tenant_id}-{video_id}"
+
+
+def batch_instance_id(parent_instance_id: str, number: int) -> str:
+    """The batches' ids derive from the video's, so deleting a video can find them all."""
+    return f"{parent_instance_id}:batch-{number}"
 
 
 def chunk_folder(video: dict) -> str:
@@ -73,6 +129,8 @@ def chunk_folder(video: dict) -> str:
 
 def probe_video_step(video: dict) -> dict:
     blobs, results = dependencies.blobs(), dependencies.results()
+    if not _is_active(results, video):
+        return {"ok": False, "deleted": True, "reason": "the video was deleted"}
     try:
         source = blobs.readable_url(VIDEOS, video["blob_path"])
         info = probe(source, max_duration_s=video["max_video_seconds"])
@@ -84,34 +142,49 @@ def probe_video_step(video: dict) -> dict:
     return {"ok": True, "duration_s": info.duration_s, "has_audio": info.has_audio}
 
 
-def cut_chunk_step(chunk: dict) -> dict:
+def cut_and_dispatch_step(chunk: dict) -> dict:
+    """Cut one chunk's audio and send its job at once: the worker starts on the first
+    chunk while the others are still being cut."""
     plan = ChunkPlan.from_dict(chunk["plan"])
-    blobs = dependencies.blobs()
+    blobs, results = dependencies.blobs(), dependencies.results()
+    if not _is_active(results, chunk):
+        return {"ok": False, "index": plan.index, "reason": "the video was deleted or has stopped"}
     audio_blob = f"{chunk_folder(chunk)}/{plan.index:05d}.wav"
     with tempfile.TemporaryDirectory(prefix="cut-") as folder:
         out = Path(folder) / "chunk.wav"
         try:
             cut_chunk(blobs.readable_url(VIDEOS, chunk["blob_path"]), plan, str(out))
+        except BlobNotFound:
+            return {"ok": False, "index": plan.index, "reason": "the uploaded video is missing from storage"}
         except MediaError as error:
             return {"ok": False, "index": plan.index, "reason": str(error)}
         blobs.put_file(CHUNKS, audio_blob, out)
+    if not _is_active(results, chunk):  # deleted while we cut: take back what we wrote
+        blobs.delete_prefix(CHUNKS, chunk_folder(chunk) + "/")
+        return {"ok": False, "index": plan.index, "reason": "the video was deleted or has stopped"}
+    dependencies.jobs().send_many(JOBS_QUEUE, [_job_message(chunk, plan.index, chunk["attempt"])])
     return {"ok": True, "index": plan.index, "audio_blob": audio_blob}
 
 
-def dispatch_chunks_step(dispatch: dict) -> int:
-    """One job message per chunk; message id = job id, so a replayed dispatch is deduplicated."""
-    jobs = dependencies.jobs()
-    for chunk in dispatch["chunks"]:
-        index, attempt = chunk["index"], chunk["attempt"]
-        job = TranscriptionJob(
-            job_id=f"{dispatch['tenant_id']}:{dispatch['video_id']}:{index}:{attempt}",
-            instance_id=instance_id_for(dispatch["tenant_id"], dispatch["video_id"]),
-            tenant_id=dispatch["tenant_id"], video_id=dispatch["video_id"], index=index, attempt=attempt,
-            audio_blob=f"{chunk_folder(dispatch)}/{index:05d}.wav",
-            transcript_blob=f"{chunk_folder(dispatch)}/{index:05d}.json",
-        )
-        jobs.send(JOBS_QUEUE, job.to_body(), message_id=job.job_id)
-    return len(dispatch["chunks"])
+def dispatch_chunks_step(dispatch: dict) -> dict:
+    """Re-send jobs, in one batch. Message id = job id (chunk and attempt), so a replayed
+    dispatch is dropped by Service Bus duplicate detection."""
+    if not _is_active(dependencies.results(), dispatch):
+        return {"ok": False, "reason": "the video was deleted or has stopped"}
+    messages = [_job_message(dispatch, c["index"], c["attempt"]) for c in dispatch["chunks"]]
+    dependencies.jobs().send_many(JOBS_QUEUE, messages)
+    return {"ok": True, "sent": len(messages)}
+
+
+def _job_message(video: dict, index: int, attempt: int) -> tuple[dict, str]:
+    job = TranscriptionJob(
+        job_id=f"{video['tenant_id']}:{video['video_id']}:{index}:{attempt}",
+        instance_id=video["instance_id"],
+        tenant_id=video["tenant_id"], video_id=video["video_id"], index=index, attempt=attempt,
+        audio_blob=f"{chunk_folder(video)}/{index:05d}.wav",
+        transcript_blob=f"{chunk_folder(video)}/{index:05d}.json",
+    )
+    return job.to_body(), job.job_id
 
 
 def analyze_video_step(analysis: dict) -> dict:
@@ -145,15 +218,24 @@ def analyze_video_step(analysis: dict) -> dict:
 
 
 def persist_results_step(video: dict) -> dict:
+    """Store the analysis, unless the video was deleted meanwhile (then store nothing)."""
     blobs, results = dependencies.blobs(), dependencies.results()
+    if not _is_active(results, video):
+        blobs.delete_prefix(CHUNKS, chunk_folder(video) + "/")
+        return {"ok": False, "deleted": True}
     document = json.loads(blobs.get_bytes(CHUNKS, f"{chunk_folder(video)}/analysis.json"))
     document["timings"] = video["timings"]
     results.save_analysis(video["tenant_id"], video["video_id"], document)
-    _update_video(results, video, status="completed", stage="completed", progress=1.0, error=None,
-                  metrics=document["metrics"])
+    try:
+        results.update_video(video["tenant_id"], video["video_id"], status="completed", stage="completed",
+                             progress=1.0, error=None, metrics=document["metrics"])
+    except VideoNotFound:  # deleted between the check and the write: the analysis goes too
+        results.delete_video(video["tenant_id"], video["video_id"])
+        blobs.delete_prefix(CHUNKS, chunk_folder(video) + "/")
+        return {"ok": False, "deleted": True}
     _cache_summary(video, document)
     blobs.delete_prefix(CHUNKS, chunk_folder(video) + "/")
-    return {"metrics": document["metrics"]}
+    return {"ok": True, "metrics": document["metrics"]}
 
 
 def mark_failed_step(failure: dict) -> bool:
@@ -177,12 +259,14 @@ def _cache_summary(video: dict, document: dict) -> None:
         pass  # the results store has it all; the cache only saves a read
 
 
+def _is_active(results, video: dict) -> bool:
+    record = results.get_video(video["tenant_id"], video["video_id"])
+    return record is not None and record.status in ACTIVE
+
+
 def _update_video(results, video: dict, **changes) -> None:
-    """Update the video record, creating it if the upload did not go through the API."""
+    """Update the video's record. A record that is gone was deleted: it stays gone."""
     try:
         results.update_video(video["tenant_id"], video["video_id"], **changes)
     except VideoNotFound:
-        record = VideoRecord(tenant_id=video["tenant_id"], video_id=video["video_id"],
-                             blob_path=video["blob_path"], filename=Path(video["blob_path"]).name)
-        results.create_video(record)
-        results.update_video(video["tenant_id"], video["video_id"], **changes)
+        log.info("video %s was deleted; not recording %s", video["video_id"], changes.get("status"))

@@ -1,10 +1,12 @@
 """DELETE /api/v1/tenant?confirm={tenant}: erase an organisation's data (GDPR, admins only).
 
 The caller's own organisation only (the token says which; ``confirm`` repeats it so that
-no stray request erases anything). In this order, so nothing writes behind the erasure:
-stop and purge every video's orchestration, then delete the uploads and chunks (blob
-prefixes ``{tenant}/``), every results document (videos, analyses, questions, feedback)
-and every cache entry under the tenant's prefixes.
+no stray request erases anything). In the order a single video's delete uses, so that
+nothing writes behind the erasure: every results document first (videos, analyses,
+questions, feedback; every pipeline activity checks the video record and stops when it
+is gone), then every video's orchestrations are terminated and purged, then the uploads
+and chunks (blob prefixes ``{tenant}/``) and every cache entry under the tenant's
+prefixes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import azure.functions as func
 from blueprints import contract, dependencies
 from blueprints.contract import Erasure
 from blueprints.http import ANY_METHOD, HttpError, current_call, endpoint, json_response
-from blueprints.videos import stop_pipeline
+from blueprints.pipeline_steps import instance_id_for
+from blueprints.videos import stop_orchestrations
 from services.blobs import CHUNKS, VIDEOS
 from services.cache import CacheUnavailable
 
@@ -42,10 +45,10 @@ async def erase(client: df.DurableOrchestrationClient, tenant_id: str) -> Erasur
     results, blobs = dependencies.results(), dependencies.blobs()
     video_ids = {r.video_id for r in results.recent_videos(tenant_id, limit=EVERY_VIDEO)}
     video_ids |= {path.split("/", 1)[1].split(".", 1)[0] for path in blobs.list(VIDEOS, f"{tenant_id}/")}
-    for video_id in sorted(video_ids):
-        await stop_pipeline(client, tenant_id, video_id)
-    removed_blobs = blobs.delete_prefix(VIDEOS, f"{tenant_id}/") + blobs.delete_prefix(CHUNKS, f"{tenant_id}/")
     documents = results.delete_tenant(tenant_id)
+    for video_id in sorted(video_ids):
+        await stop_orchestrations(client, instance_id_for(tenant_id, video_id))
+    removed_blobs = blobs.delete_prefix(VIDEOS, f"{tenant_id}/") + blobs.delete_prefix(CHUNKS, f"{tenant_id}/")
     cache_entries = 0
     try:
         for prefix in dependencies.tenant_cache_prefixes(tenant_id):

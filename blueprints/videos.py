@@ -8,6 +8,7 @@ tenant's video id answers 404 exactly like one that does not exist.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -18,16 +19,17 @@ import azure.functions as func
 
 from blueprints import contract, dependencies
 from blueprints.http import ANY_METHOD, HttpError, current_call, endpoint, json_response
-from blueprints.pipeline_steps import chunk_folder, instance_id_for, summary_cache_key
+from blueprints.pipeline_steps import batch_instance_id, chunk_folder, instance_id_for, summary_cache_key
 from services.blobs import CHUNKS, VIDEOS
 from services.cache import CacheUnavailable
-from services.results import VideoRecord
+from services.results import VideoNotFound, VideoRecord
 
 bp = df.Blueprint()
 
 # Azure Blob Storage refuses a PUT to a SAS URL without the blob type; devhost accepts it either way.
 UPLOAD_HEADERS = {"x-ms-blob-type": "BlockBlob"}
 _VIDEO_ID = re.compile(contract.VIDEO_ID_PATTERN)
+RUNNING = (df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending)
 
 
 @bp.route(route="v1/videos", methods=ANY_METHOD)
@@ -67,13 +69,53 @@ async def video(req: func.HttpRequest, client: df.DurableOrchestrationClient) ->
     record = existing_video(tenant_id, video_id)
     view = status_view(record)
     if record.status in ("queued", "processing"):
-        running = await client.get_status(instance_id_for(tenant_id, video_id))
-        custom = running.custom_status if running and isinstance(running.custom_status, dict) else None
-        if custom:
-            view.update(status="processing", stage=custom.get("stage", view["stage"]),
-                        progress=custom.get("progress", view["progress"]),
-                        chunks_done=custom.get("chunks_done"), chunks_total=custom.get("chunks_total"))
+        view.update(await live_progress(client, tenant_id, video_id, record))
     return json_response(view)
+
+
+async def live_progress(client: df.DurableOrchestrationClient, tenant_id: str, video_id: str,
+                        record: VideoRecord) -> dict:
+    """What the orchestration says of a video its record calls queued or processing.
+
+    An orchestration that Failed or was Terminated can no longer update the record (a
+    crash on replay, an activity out of retries, a failure to record the failure): the
+    video is failed, with the platform's reason, and the record is repaired to say so.
+    """
+    running = await client.get_status(instance_id_for(tenant_id, video_id))
+    state = running.runtime_status if running else None
+    if state in (df.OrchestrationRuntimeStatus.Failed, df.OrchestrationRuntimeStatus.Terminated):
+        reason = f"the analysis stopped unexpectedly ({state.value}): {first_line(running.output)}"
+        try:
+            dependencies.results().update_video(tenant_id, video_id, status="failed", stage="failed", error=reason)
+        except VideoNotFound:
+            raise HttpError(404, "not_found", f"no video {video_id}") from None
+        return {"status": "failed", "stage": "failed", "progress": 1.0, "error": reason}
+    custom = running.custom_status if running and isinstance(running.custom_status, dict) else None
+    if not custom:
+        return {}
+    view = {"status": "processing", "stage": custom.get("stage", record.stage),
+            "progress": custom.get("progress", record.progress),
+            "chunks_done": custom.get("chunks_done"), "chunks_total": custom.get("chunks_total")}
+    if custom.get("stage") == "transcribing" and custom.get("batches"):
+        view.update(await batch_progress(client, running.instance_id, custom))
+    return view
+
+
+async def batch_progress(client: df.DurableOrchestrationClient, instance_id: str, custom: dict) -> dict:
+    """Chunks done so far, counted in the transcription batches (the parent hears of a
+    batch only when it finishes)."""
+    statuses = await asyncio.gather(*(client.get_status(batch_instance_id(instance_id, n))
+                                      for n in range(custom["batches"])))
+    done = sum((s.custom_status or {}).get("chunks_done", 0) if s and isinstance(s.custom_status, dict) else 0
+               for s in statuses)
+    total = custom.get("chunks_total") or 1
+    done = max(done, custom.get("chunks_done") or 0)
+    return {"chunks_done": done, "progress": round(0.1 + 0.8 * done / total, 3)}
+
+
+def first_line(output) -> str:
+    text = str(output or "no reason recorded").strip()
+    return (text.splitlines()[0] if text else "no reason recorded")[:300]
 
 
 @bp.route(route="v1/videos/{video_id}/analysis", methods=ANY_METHOD)
@@ -101,11 +143,12 @@ async def delete_video(client: df.DurableOrchestrationClient, tenant_id: str, vi
     call = current_call()
     if not call.is_admin() and (record is None or record.created_by != call.user_id):
         raise HttpError(403, "forbidden", "coaches delete only the videos they uploaded; ask an admin")
-    await stop_pipeline(client, tenant_id, video_id)
+    # The record goes first: every activity checks it, so nothing in flight writes again.
+    results.delete_video(tenant_id, video_id)
+    await stop_orchestrations(client, instance_id_for(tenant_id, video_id))
     for path in uploaded:
         blobs.delete(VIDEOS, path)
     blobs.delete_prefix(CHUNKS, chunk_folder({"tenant_id": tenant_id, "video_id": video_id}) + "/")
-    results.delete_video(tenant_id, video_id)
     try:
         dependencies.cache().delete([summary_cache_key(tenant_id, video_id)])
     except CacheUnavailable:
@@ -113,15 +156,28 @@ async def delete_video(client: df.DurableOrchestrationClient, tenant_id: str, vi
     return json_response({"video_id": video_id, "deleted": True})
 
 
-async def stop_pipeline(client: df.DurableOrchestrationClient, tenant_id: str, video_id: str) -> None:
-    """Terminate the video's orchestration if it runs and purge its history (it holds the tenant's data)."""
-    instance_id = instance_id_for(tenant_id, video_id)
-    running = await client.get_status(instance_id)
-    if running and running.runtime_status in (df.OrchestrationRuntimeStatus.Running,
-                                              df.OrchestrationRuntimeStatus.Pending):
-        await client.terminate(instance_id, "video deleted")
-    if running and running.runtime_status is not None:
-        await client.purge_instance_history(instance_id)
+async def stop_orchestrations(client: df.DurableOrchestrationClient, instance_id: str) -> None:
+    """Terminate the video's orchestration and its batches (termination does not reach
+    sub-orchestrations), then purge what has stopped. Termination is a message: an
+    instance still running after a short wait is left to stop, and its activities find
+    the video gone."""
+    parent = await client.get_status(instance_id)
+    if parent is None or parent.runtime_status is None:
+        return
+    batches = (parent.custom_status or {}).get("batches", 0) if isinstance(parent.custom_status, dict) else 0
+    ids = [instance_id, *(batch_instance_id(instance_id, n) for n in range(batches))]
+    for each in ids:
+        try:
+            await client.terminate(each, "video deleted")
+        except Exception:  # noqa: BLE001 - already finished, or never started
+            pass
+    for each in ids:
+        for _ in range(20):
+            status = await client.get_status(each)
+            if status is None or status.runtime_status not in RUNNING:
+                break
+            await asyncio.sleep(0.1)
+        await client.purge_instance_history(each)
 
 
 def video_id_of(req: func.HttpRequest) -> str:

@@ -60,6 +60,10 @@ class InstanceNotRunningError(RuntimeError):
     """The instance already completed, failed or was terminated."""
 
 
+class InstanceExistsError(RuntimeError):
+    """``start_new`` on an id whose instance is still Pending or Running (the extension refuses it)."""
+
+
 # --- what the app registered ---------------------------------------------------------------
 
 
@@ -198,15 +202,18 @@ class _Instance:
 class LocalDurableRuntime:
     def __init__(self, functions: Iterable, *, clock: SystemClock | ManualClock | None = None,
                  max_workers: int = 8, schema_version: int = 2, task_hub: str = "DevhostHub",
-                 buffer_events: bool = True):
+                 hold_events_until_awaited: bool = False, fire_cancelled_timers: bool = True):
         """``functions``: what ``app.get_functions()`` returned (or ``durable_functions()`` of it).
 
         ``schema_version``: the replay schema to offer (0 = V1 lists of lists, 1 = V2,
         2 = V3 with compound actions; the extension offers 2).
-        ``buffer_events``: hold a raised event until the orchestrator awaits its name. The
-        extension appends events as they arrive and leaves buffering to the SDK, whose
-        1.7.0 buffer keeps one event per name and hands it to every later wait of that
-        name; pass False to get that behaviour here.
+        The defaults are the extension's semantics (docs/devhost.md lists each with its
+        source). Two kinder modes exist for tests that name why they need them:
+        ``hold_events_until_awaited``: hold a raised event until the orchestrator awaits its
+        name (the extension appends it to history at once, and the SDK hands an event nobody
+        awaited to every later wait of that name).
+        ``fire_cancelled_timers=False``: drop a cancelled timer (the extension still delivers
+        its TimerFired, which costs the orchestrator one more replay).
         """
         indexed = list(functions)
         if not all(isinstance(f, DurableFunction) for f in indexed):
@@ -216,7 +223,8 @@ class LocalDurableRuntime:
         self.clock = clock or SystemClock()
         self.schema_version = schema_version
         self.task_hub = task_hub
-        self.buffer_events = buffer_events
+        self.hold_events_until_awaited = hold_events_until_awaited
+        self.fire_cancelled_timers = fire_cancelled_timers
         self._instances: dict[str, _Instance] = {}
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)  # any instance changed: waiters re-check
@@ -238,10 +246,19 @@ class LocalDurableRuntime:
 
     def start_new(self, orchestrator_name: str, instance_id: str | None = None, input: Any = None, *,
                   input_json: str | None = None) -> str:
-        """Start (or, as the extension does, silently replace) an instance; returns its id."""
+        """Start an instance; returns its id.
+
+        As the extension with its default ``overridableExistingInstanceStates``
+        (NonRunningStates): an id that is Pending or Running is refused, a finished one is
+        replaced (its late messages are dropped).
+        """
         if input_json is None and input is not None:
             input_json = json.dumps(input)
         with self._lock:
+            existing = self._instances.get(instance_id) if instance_id else None
+            if existing is not None and existing.status not in TERMINAL:
+                raise InstanceExistsError(f"An Orchestration instance with the status {existing.status} already "
+                                          f"exists.")
             return self._start(orchestrator_name, instance_id or uuid.uuid4().hex, input_json, None)
 
     def raise_event(self, instance_id: str, event_name: str, data: Any = None, *, data_json: str | None = None) -> None:
@@ -268,12 +285,14 @@ class LocalDurableRuntime:
             return [_status(i) for i in self._instances.values()]
 
     def terminate(self, instance_id: str, reason: str = "") -> None:
+        """Ask the instance to stop. As in the extension this is a message to the instance:
+        it takes effect when the instance's queue reaches it, not when this returns, and it
+        does not reach sub-orchestrations."""
         with self._lock:
             instance = self._get(instance_id)
             if instance.status in TERMINAL:
                 raise InstanceNotRunningError(f"instance {instance_id} is {instance.status}")
-            instance.history.append(self._event(H.EXECUTION_TERMINATED, Input=json.dumps(reason)))
-            self._finish(instance, "Terminated", reason)
+            self._post(instance, self._event(H.EXECUTION_TERMINATED, Input=json.dumps(reason)))
 
     def purge(self, instance_id: str) -> bool:
         """Forget a finished instance; False when unknown or still running (nothing purged)."""
@@ -386,8 +405,12 @@ class LocalDurableRuntime:
                 self._changed.notify_all()
 
     def _deliver(self, instance: _Instance, event: dict | None) -> None:
-        """Route one new message: external events wait in a buffer until something awaits them."""
-        if (self.buffer_events and event is not None and event["EventType"] == H.EVENT_RAISED
+        """Route one new message to an episode (or, in the kinder mode, hold an event nobody awaits)."""
+        if event is not None and event["EventType"] == H.EXECUTION_TERMINATED:
+            instance.history.append(event)
+            self._finish(instance, "Terminated", json.loads(event["Input"]))
+            return
+        if (self.hold_events_until_awaited and event is not None and event["EventType"] == H.EVENT_RAISED
                 and instance.outstanding_waits(event["Name"]) <= 0):
             instance.buffered.setdefault(event["Name"], deque()).append(event)
             return
@@ -526,9 +549,8 @@ class LocalDurableRuntime:
         kind = event["EventType"]
         retry = instance.retries.pop(event.get("TaskScheduledId"), None)
         if kind in (H.TASK_FAILED, H.SUB_ORCHESTRATION_INSTANCE_FAILED) and retry is not None:
-            options = retry.action.get("retryOptions") or {}
             timer_id = instance.take_id()
-            fire_at = (self.clock.now() + timedelta(milliseconds=options.get("firstRetryIntervalInMilliseconds", 1000)))
+            fire_at = self.clock.now() + retry_delay(retry.action.get("retryOptions") or {}, retry.attempts)
             fire_at_text = fire_at.strftime(TIME_FORMAT)
             instance.retry_timers[timer_id] = retry
             self._add_timer(instance, timer_id, fire_at_text)
@@ -626,7 +648,7 @@ class LocalDurableRuntime:
         while self._timers and self._timers[0][0] <= now:
             _, _, instance_id, execution_id, timer_id, fire_at = heapq.heappop(self._timers)
             instance = self._instances.get(instance_id)
-            if instance is not None and timer_id in instance.cancelled_timers:
+            if instance is not None and timer_id in instance.cancelled_timers and not self.fire_cancelled_timers:
                 continue
             self._post_to(instance_id, execution_id, self._event(H.TIMER_FIRED, TimerId=timer_id, FireAt=fire_at))
 
@@ -660,6 +682,15 @@ def _leaf_actions(groups: list) -> Iterator[dict]:
             yield from _leaf_actions(item.get("compoundActions") or [])
         else:
             yield item
+
+
+def retry_delay(options: dict, failed_attempts: int) -> timedelta:
+    """The back-off before the next attempt, as DurableTask.Core's RetryInterceptor computes it:
+    first interval × coefficient^(attempts - 1), capped at the maximum interval."""
+    first_ms = options.get("firstRetryIntervalInMilliseconds", 1000)
+    delay_ms = first_ms * options.get("backoffCoefficient", 1.0) ** max(0, failed_attempts - 1)
+    cap_ms = options.get("maxRetryIntervalInMilliseconds")
+    return timedelta(milliseconds=min(delay_ms, cap_ms) if cap_ms else delay_ms)
 
 
 def _describe(action: dict) -> str:

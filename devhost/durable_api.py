@@ -35,6 +35,7 @@ from devhost.asgi import lifespan, read_body, send_response
 from devhost.durable import (
     TIME_FORMAT,
     WEBHOOK_PREFIX,
+    InstanceExistsError,
     InstanceNotFoundError,
     InstanceNotRunningError,
     InstanceStatus,
@@ -125,6 +126,11 @@ def _start(runtime: LocalDurableRuntime, request: _Request, name: str, instance_
         # the client raises ExceptionMessage of a 400
         return 400, {"Message": "One or more of the arguments submitted is incorrect",
                      "ExceptionMessage": str(error)}, {}
+    except InstanceExistsError as error:
+        # StartNewAsync throws InvalidOperationException, which HttpApiHandler does not catch:
+        # the host answers 500 with its error document, and the SDK raises with that body.
+        return 500, {"Message": "Something went wrong while processing your request",
+                     "ExceptionMessage": str(error), "ExceptionType": "System.InvalidOperationException"}, {}
     payload = management_urls(request.root, instance_id, f"taskHub={runtime.task_hub}&connection=Storage")
     return 202, payload, {"Location": payload["statusQueryGetUri"], "Retry-After": "1"}
 

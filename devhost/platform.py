@@ -17,6 +17,7 @@ import logging
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -25,7 +26,6 @@ from urllib.parse import parse_qs, unquote
 
 import azure.functions as func
 from azure.durable_functions.models.utils import http_utils
-from azure.functions.blob import InputStream
 from azure.functions.servicebus import ServiceBusMessage
 
 from blueprints import dependencies
@@ -35,22 +35,26 @@ from devhost.durable import LocalDurableRuntime
 from devhost.durable_api import durable_api_app
 from devhost.http_host import BLOB_UPLOAD_PREFIX, error_response
 from gpu_worker.worker import Worker
+from services.blobs import VIDEOS
 from services.jobs import DEAD_LETTER_SUFFIX, LockLost, Received
 
 log = logging.getLogger("devhost.platform")
 MAX_UPLOAD_BYTES = 8 * 1024**3
+# The containers the Event Grid subscription in infra/modules/storage.bicep covers.
+SUBSCRIBED_CONTAINERS = (VIDEOS,)
+BLOB_CREATED = "Microsoft.Storage.BlobCreated"
 
 
 @dataclass(frozen=True)
 class TriggeredFunction:
     name: str
     trigger_parameter: str
-    source: str  # blob path pattern ("videos/{name}") or queue name
+    source: str  # the queue name of a Service Bus trigger ("" for Event Grid)
     client_parameter: str | None
     handler: Callable
 
 
-def functions_triggered_by(functions, trigger_type: str, source_key: str) -> list[TriggeredFunction]:
+def functions_triggered_by(functions, trigger_type: str, source_key: str | None) -> list[TriggeredFunction]:
     found = []
     for function in functions:
         trigger = function.get_trigger()
@@ -59,7 +63,7 @@ def functions_triggered_by(functions, trigger_type: str, source_key: str) -> lis
         found.append(TriggeredFunction(
             name=function.get_function_name(),
             trigger_parameter=trigger.name,
-            source=trigger.get_dict_repr()[source_key],
+            source=trigger.get_dict_repr()[source_key] if source_key else "",
             client_parameter=durable_client_parameter(function),
             handler=function.get_user_function(),
         ))
@@ -68,16 +72,21 @@ def functions_triggered_by(functions, trigger_type: str, source_key: str) -> lis
 
 class LocalPlatform:
     def __init__(self, functions=None, run_worker: bool = True, worker: Worker | None = None, poll_s: float = 0.2,
-                 watch_blobs: bool | None = None):
+                 watch_blobs: bool | None = None, event_deliveries: int = 2, redelivery_delay_s: float = 0.3):
+        """``event_deliveries``: Event Grid delivers at least once, and in practice sometimes
+        twice; by default every blob event is delivered twice here (the second
+        ``redelivery_delay_s`` later), so the app's idempotency is exercised on every run."""
         self.functions = registered_functions() if functions is None else functions
         self.runtime = LocalDurableRuntime(self.functions)
-        self.blob_triggers = functions_triggered_by(self.functions, "blobTrigger", "path")
+        self.event_triggers = functions_triggered_by(self.functions, "eventGridTrigger", None)
+        self.event_deliveries, self.redelivery_delay_s = event_deliveries, redelivery_delay_s
         self.queue_triggers = functions_triggered_by(self.functions, "serviceBusTrigger", "queueName")
         self.jobs = dependencies.jobs()
         self.blobs = dependencies.blobs()
         if worker is None and run_worker:
             worker = Worker(self.jobs, self.blobs, dependencies.transcriber,
-                            max_attempts=dependencies.settings().job_max_delivery_count)
+                            max_attempts=dependencies.settings().job_max_delivery_count,
+                            renew_lock_every_s=dependencies.settings().job_lock_seconds / 3)
         self.worker = worker
         self.poll_s = poll_s
         # Uploads to a real blob service go straight there (SAS URL), not through devhost:
@@ -100,7 +109,7 @@ class LocalPlatform:
         for trigger in self.queue_triggers:
             self._spawn(f"bus-{trigger.name}", lambda t=trigger: self._pump(t))
         if self.watch_blobs:
-            containers = {t.source.split("/", 1)[0] for t in self.blob_triggers}
+            containers = set(SUBSCRIBED_CONTAINERS)
             seen = {(c, name) for c in containers for name in self.blobs.list(c)}  # only new blobs trigger
             self._spawn("blob-watch", lambda: self._watch(containers, seen))
         if self.worker:
@@ -136,14 +145,16 @@ class LocalPlatform:
     # --- blob triggers ------------------------------------------------------------------
 
     def blob_created(self, container: str, path: str) -> None:
-        """What Event Grid + the blob trigger do when a blob lands: call each matching function."""
-        for trigger in self.blob_triggers:
-            if trigger.source.split("/", 1)[0] != container:
-                continue
-            # The host would stream the blob's bytes too; the app reads only its name, and
-            # holding a whole video in memory to pass it along would help no one.
-            stream = InputStream(name=f"{container}/{path}", length=0, uri=f"devhost://{container}/{path}", data=b"")
-            self.invoke(trigger, {trigger.trigger_parameter: stream})
+        """What Event Grid does when a blob lands: a BlobCreated event (its subject names the
+        blob; the bytes never travel) to each Event Grid-triggered function, at least once."""
+        if container not in SUBSCRIBED_CONTAINERS:
+            return
+        for delivery in range(self.event_deliveries):
+            if delivery:
+                time.sleep(self.redelivery_delay_s)
+            event = blob_created_event(container, path, self.blobs)
+            for trigger in self.event_triggers:
+                self.invoke(trigger, {trigger.trigger_parameter: event})
 
     def _watch(self, containers: set[str], seen: set[tuple[str, str]], interval_s: float = 0.5) -> None:
         while not self._stop.wait(interval_s):
@@ -224,6 +235,20 @@ class LocalPlatform:
             return await result if inspect.isawaitable(result) else result
 
         return asyncio.run_coroutine_threadsafe(call(), self._loop)
+
+
+def blob_created_event(container: str, path: str, blobs) -> func.EventGridEvent:
+    """The event a storage account's system topic sends for a new block blob."""
+    return func.EventGridEvent(
+        id=str(uuid.uuid4()),
+        data={"api": "PutBlockList", "contentType": "application/octet-stream", "blobType": "BlockBlob",
+              "url": f"devhost://{container}/{path}", "sequencer": f"{time.time_ns():032x}"},
+        topic=f"/devhost/storageAccounts/{blobs.kind}",
+        subject=f"/blobServices/default/containers/{container}/blobs/{path}",
+        event_type=BLOB_CREATED,
+        event_time=datetime.now(timezone.utc),
+        data_version="",
+    )
 
 
 def service_bus_message(message: Received) -> ServiceBusMessage:

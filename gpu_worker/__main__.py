@@ -32,7 +32,7 @@ def main() -> int:
                                                settings.whisper_compute_type, settings.whisper_beam_size,
                                                workers=settings.worker_threads)
     worker = Worker(jobs, build_blobs(settings), lambda: get_transcriber(transcriber_settings),
-                    max_attempts=settings.job_max_delivery_count)
+                    max_attempts=settings.job_max_delivery_count, renew_lock_every_s=settings.job_lock_seconds / 3)
 
     def stop(signum, _frame):
         if worker.stop.is_set():

@@ -19,6 +19,7 @@ import logging
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -70,10 +71,15 @@ def result_message(job: TranscriptionJob, ok: bool, **details) -> dict:
 
 class Worker:
     def __init__(self, jobs: JobQueue, blobs: BlobStore, transcriber: Callable[[], Transcriber],
-                 max_attempts: int = 3):
+                 max_attempts: int = 3, renew_lock_every_s: float | None = None):
+        """``renew_lock_every_s``: renew a job's peek-lock this often while it is being
+        transcribed (a third of the lock duration is the usual choice), so a long job is
+        not redelivered to another worker while this one still works on it."""
         self.jobs, self.blobs = jobs, blobs
         self._transcriber = transcriber  # a factory: the model loads on the first job, not at start
         self.max_attempts = max_attempts
+        self.renew_lock_every_s = renew_lock_every_s
+        self.skipped_as_done = 0
         self.stop = threading.Event()
         self.handled = 0
 
@@ -111,8 +117,11 @@ class Worker:
             self._settle(self.jobs.dead_letter, message, "InvalidJob", str(error))
             return
         try:
-            transcript = self._transcribe(job)
-            self.blobs.put_bytes(CHUNKS, job.transcript_blob, json.dumps(transcript.to_dict()).encode())
+            transcript = self._already_transcribed(job)
+            if transcript is None:
+                with self._lock_kept(message):
+                    transcript = self._transcribe(job)
+                self.blobs.put_bytes(CHUNKS, job.transcript_blob, json.dumps(transcript.to_dict()).encode())
             self.jobs.send(
                 RESULTS_QUEUE,
                 result_message(job, True, transcript_blob=job.transcript_blob, transcribe_s=transcript.transcribe_s,
@@ -127,6 +136,49 @@ class Worker:
         else:
             self._settle(self.jobs.complete, message)
             self.handled += 1
+
+    def _already_transcribed(self, job: TranscriptionJob) -> ChunkTranscript | None:
+        """The chunk's transcript, if an earlier attempt already made it.
+
+        The transcript's blob name is the idempotency key: it names the chunk, not the
+        attempt. A job re-dispatched because the first one seemed lost (a worker still
+        starting from zero, a result delayed) then costs a blob read, not a second decode.
+        """
+        try:
+            stored = json.loads(self.blobs.get_bytes(CHUNKS, job.transcript_blob))
+        except BlobNotFound:
+            return None
+        except (ValueError, TypeError):
+            return None  # a torn write: transcribe again
+        self.skipped_as_done += 1
+        log.info("job %s: chunk already transcribed by an earlier attempt; resending its result", job.job_id)
+        return ChunkTranscript.from_dict(stored)
+
+    @contextmanager
+    def _lock_kept(self, message: Received):
+        """Renew the message's lock in the background while the body runs."""
+        if not self.renew_lock_every_s:
+            yield
+            return
+        done = threading.Event()
+
+        def renew():
+            while not done.wait(self.renew_lock_every_s):
+                try:
+                    self.jobs.renew_lock(message)
+                except LockLost as error:
+                    log.warning("could not renew the lock on %s: %s", message.message_id, error)
+                    return
+                except Exception as error:  # noqa: BLE001 - the bus briefly away: try again next time
+                    log.warning("lock renewal for %s failed: %s", message.message_id, error)
+
+        renewer = threading.Thread(target=renew, name="lock-renewer", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            done.set()
+            renewer.join(timeout=5)
 
     def _retry_or_give_up(self, message: Received, job: TranscriptionJob, error: Exception) -> None:
         if message.delivery_count >= self.max_attempts:

@@ -46,6 +46,10 @@ class JobQueue(Protocol):
 
     def send(self, queue: str, body: dict, message_id: str) -> None: ...
 
+    def send_many(self, queue: str, messages: list[tuple[dict, str]]) -> None:
+        """(body, message id) pairs, sent together (one batch on Service Bus)."""
+        ...
+
     def receive(self, queue: str, max_wait_s: float = 1.0) -> Received | None: ...
 
     def complete(self, message: Received) -> None: ...
@@ -53,6 +57,10 @@ class JobQueue(Protocol):
     def abandon(self, message: Received) -> None: ...
 
     def dead_letter(self, message: Received, reason: str, description: str = "") -> None: ...
+
+    def renew_lock(self, message: Received) -> None:
+        """Extend the message's peek-lock; LockLost when it already expired."""
+        ...
 
     def health(self) -> DependencyHealth: ...
 
@@ -97,6 +105,10 @@ class InProcessBus:
             self._seen[(queue, message_id)] = now
             self._ready.setdefault(queue, deque()).append(_Stored(message_id, payload, time.time()))
             self._changed.notify_all()
+
+    def send_many(self, queue: str, messages: list[tuple[dict, str]]) -> None:
+        for body, message_id in messages:
+            self.send(queue, body, message_id)
 
     def receive(self, queue: str, max_wait_s: float = 1.0) -> Received | None:
         deadline = self._clock() + max_wait_s

@@ -48,6 +48,7 @@ from azure.servicebus.amqp import AmqpMessageBodyType
 from azure.servicebus.exceptions import (
     MessageAlreadySettled,
     MessageLockLostError,
+    MessageSizeExceededError,
     OperationTimeoutError,
     ServiceBusConnectionError,
     ServiceBusError,
@@ -165,6 +166,25 @@ class ServiceBusJobQueue:
         lock, sender = self._sender(entity)
         with lock:
             sender.send_messages(message)
+
+    def send_many(self, queue: str, messages: list[tuple[dict, str]]) -> None:
+        """One batch per round trip (split when the batch is full), not a round trip per job."""
+        entity, sub_queue = _split(queue)
+        if sub_queue is not None:
+            raise ValueError(f"cannot send to a dead-letter sub-queue: {queue}")
+        lock, sender = self._sender(entity)
+        with lock:
+            batch = sender.create_message_batch()
+            for body, message_id in messages:
+                message = ServiceBusMessage(json.dumps(body), message_id=message_id, content_type="application/json")
+                try:
+                    batch.add_message(message)
+                except MessageSizeExceededError:
+                    sender.send_messages(batch)
+                    batch = sender.create_message_batch()
+                    batch.add_message(message)
+            if len(batch):
+                sender.send_messages(batch)
 
     def _sender(self, entity: str):
         key = entity.lower()

@@ -41,6 +41,8 @@ class Settings:
     chunk_overlap_seconds: float = 2.0
     chunk_timeout_s: float = 600.0
     chunk_max_dispatches: int = 3
+    chunks_per_batch: int = 10  # chunks per transcription sub-orchestration (bounds each history)
+    worker_start_grace_s: float = 600.0  # a GPU worker scaled to zero pulls its image and loads its model first
     max_video_seconds: float = 3 * 3600.0
     job_lock_seconds: float = 300.0
     job_max_delivery_count: int = 3
@@ -67,6 +69,10 @@ class Settings:
     rate_limit_classify_tenant: str = "300/minute"
     rate_limit_upload_user: str = "20/hour"
     rate_limit_upload_tenant: str = "200/hour"
+    # Set by the Functions host (Azure, and `func start`): there the embedded adapters would
+    # queue jobs no worker reads and keep results on one instance's disk, so every real
+    # connection is required and a missing one is an error, never a silent fallback.
+    functions_host: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -89,6 +95,9 @@ class Settings:
             chunk_overlap_seconds=_number(env, "CHUNK_OVERLAP_SECONDS", cls.chunk_overlap_seconds, float),
             chunk_timeout_s=_number(env, "CHUNK_TIMEOUT_SECONDS", cls.chunk_timeout_s, float),
             chunk_max_dispatches=_number(env, "CHUNK_MAX_DISPATCHES", cls.chunk_max_dispatches, int),
+            chunks_per_batch=_number(env, "CHUNKS_PER_BATCH", cls.chunks_per_batch, int),
+            worker_start_grace_s=_number(env, "WORKER_START_GRACE_SECONDS", cls.worker_start_grace_s, float,
+                                         allow_zero=True),
             max_video_seconds=_number(env, "MAX_VIDEO_SECONDS", cls.max_video_seconds, float),
             job_lock_seconds=_number(env, "JOB_LOCK_SECONDS", cls.job_lock_seconds, float),
             job_max_delivery_count=_number(env, "JOB_MAX_DELIVERY_COUNT", cls.job_max_delivery_count, int),
@@ -109,7 +118,27 @@ class Settings:
             rate_limit_classify_tenant=_rate(env, "RATE_LIMIT_CLASSIFY_PER_TENANT", cls.rate_limit_classify_tenant),
             rate_limit_upload_user=_rate(env, "RATE_LIMIT_UPLOADS_PER_USER", cls.rate_limit_upload_user),
             rate_limit_upload_tenant=_rate(env, "RATE_LIMIT_UPLOADS_PER_TENANT", cls.rate_limit_upload_tenant),
+            functions_host=bool(_text(env, "FUNCTIONS_WORKER_RUNTIME")),
         )
+
+    def missing_connections(self) -> list[str]:
+        """What the Functions host would lack, each as a sentence a person can act on."""
+        if not self.functions_host:
+            return []
+        missing = []
+        if not (self.storage_connection_string or self.storage_blob_uri):
+            missing.append("blobs: set AzureWebJobsStorage (a connection string) or "
+                           "AzureWebJobsStorage__blobServiceUri (identity-based)")
+        if not self.cosmos_endpoint:
+            missing.append("results: set COSMOS_ENDPOINT (and COSMOS_DATABASE; the app's identity needs a Cosmos "
+                           "data role)")
+        if not (self.servicebus_connection_string or self.servicebus_namespace):
+            missing.append("jobs: set ServiceBusConnection__fullyQualifiedNamespace (identity-based) or "
+                           "ServiceBusConnection")
+        if not self.auth_issuer:  # devhost's provider (the default) does not exist under the host
+            missing.append("identity: set AUTH_ISSUER (e.g. https://login.microsoftonline.com/{tenant-id}/v2.0) "
+                           "and AUTH_AUDIENCE")
+        return missing
 
     @property
     def worker_threads(self) -> int:
@@ -139,8 +168,20 @@ def build_cache(settings: Settings) -> Cache:
     return MemoryCache(max_items=settings.memory_cache_max_items)
 
 
+def require(settings: Settings, port: str) -> None:
+    """SettingsError if the Functions host lacks what ``port`` needs (see missing_connections)."""
+    _require(settings, port)
+
+
+def _require(settings: Settings, port: str) -> None:
+    problem = next((m for m in settings.missing_connections() if m.startswith(port + ":")), None)
+    if problem:
+        raise SettingsError(f"running under the Functions host without a connection for {problem}")
+
+
 def build_blobs(settings: Settings) -> BlobStore:
     """Azure Blob Storage (Azurite locally) when the storage connection is set, else a folder."""
+    _require(settings, "blobs")
     if settings.storage_connection_string or settings.storage_blob_uri:
         from services.blobs_azure import AzureBlobStore  # the SDK loads only when used
 
@@ -152,6 +193,7 @@ def build_blobs(settings: Settings) -> BlobStore:
 
 def build_results(settings: Settings) -> ResultsStore:
     """Cosmos DB when COSMOS_ENDPOINT is set (a key only for emulators), else SQLite under DATA_DIR."""
+    _require(settings, "results")
     if settings.cosmos_endpoint:
         from services.results_cosmos import CosmosResultsStore
 
@@ -163,6 +205,7 @@ def build_results(settings: Settings) -> ResultsStore:
 
 def build_jobs(settings: Settings) -> JobQueue:
     """Service Bus when its connection is set, else in-process queues."""
+    _require(settings, "jobs")
     if settings.servicebus_connection_string or settings.servicebus_namespace:
         from services.jobs_servicebus import ServiceBusJobQueue
 
@@ -223,7 +266,7 @@ def _rate(env: Mapping[str, str], name: str, default: str) -> str:
     return value
 
 
-def _number(env: Mapping[str, str], name: str, default, kind):
+def _number(env: Mapping[str, str], name: str, default, kind, allow_zero: bool = False):
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -231,6 +274,6 @@ def _number(env: Mapping[str, str], name: str, default, kind):
         value = kind(raw)
     except ValueError:
         raise SettingsError(f"setting {name}={raw!r} is not a {kind.__name__}") from None
-    if value <= 0:
-        raise SettingsError(f"setting {name}={raw!r} must be greater than 0")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise SettingsError(f"setting {name}={raw!r} must be {'0 or more' if allow_zero else 'greater than 0'}")
     return value

@@ -17,10 +17,13 @@ from azure.durable_functions.models.utils import http_utils
 
 from devhost.asgi import LoopbackServer
 from devhost.durable import (
+    InstanceExistsError,
+    InstanceNotRunningError,
     LocalDurableRuntime,
     ManualClock,
     UnknownFunctionError,
     durable_functions,
+    retry_delay,
 )
 from devhost.durable_api import durable_api_app
 from tests.conftest import wait_until
@@ -238,29 +241,33 @@ def test_failed_activity_is_catchable_and_retry_succeeds_on_second_attempt(runti
     assert (back_off["EventId"], rerun["EventId"]) == (2, 3)  # one id for the timer, one for the re-run
 
 
-def test_event_beats_timer_and_cancelled_timer_never_fires(manual):
+def test_event_beats_timer_and_the_cancelled_timer_still_fires_harmlessly(manual):
+    """The extension keeps a cancelled timer's message: it fires later and costs one replay,
+    which the SDK ignores because its WhenAny already finished."""
     instance_id = manual.start_new("approval")
     wait_for_custom_status(manual, instance_id, "waiting for approval")
     manual.raise_event(instance_id, "approve", "ana")
     wait_for_custom_status(manual, instance_id, "approved; waiting for done")
-    length = manual.get_status(instance_id).history_length
 
     manual.clock.advance(120)  # past the cancelled timer's FireAt
     manual.wait_idle()
-    assert 11 not in event_types(manual, instance_id)
-    assert manual.get_status(instance_id).history_length == length
-
-    # Firing it anyway is harmless: the SDK ignores a timer whose WhenAny already finished.
-    timer = next(e for e in manual.get_history(instance_id) if e["EventType"] == 10)
-    with manual._lock:
-        manual._post_to(instance_id, manual._instances[instance_id].execution_id,
-                        manual._event(11, TimerId=timer["EventId"], FireAt=timer["FireAt"]))
-    manual.wait_idle()
+    assert 11 in event_types(manual, instance_id)
     assert manual.get_status(instance_id).runtime_status == "Running"
 
     manual.raise_event(instance_id, "done", {"ok": True})
     status = manual.wait_for_completion(instance_id, 5)
     assert status.output == {"outcome": "approved", "by": "ana", "done": {"ok": True}}
+
+
+def test_the_kinder_mode_drops_cancelled_timers_only_when_asked():
+    with LocalDurableRuntime(FUNCTIONS, clock=ManualClock(START), fire_cancelled_timers=False) as rt:
+        instance_id = rt.start_new("approval")
+        wait_for_custom_status(rt, instance_id, "waiting for approval")
+        rt.raise_event(instance_id, "approve", "ana")
+        wait_for_custom_status(rt, instance_id, "approved; waiting for done")
+        rt.clock.advance(120)
+        rt.wait_idle()
+        assert 11 not in event_types(rt, instance_id)
 
 
 def test_timer_beats_event_with_manual_clock(manual):
@@ -275,28 +282,28 @@ def test_timer_beats_event_with_manual_clock(manual):
     assert status.output == {"outcome": "timed out", "at": (START + timedelta(seconds=60)).isoformat()}
 
 
-def test_events_raised_before_the_wait_are_buffered_in_order(runtime):
-    GATES["g1"] = threading.Event()
-    instance_id = runtime.start_new("collect", input="g1")
-    runtime.raise_event(instance_id, "other", 3)
-    runtime.raise_event(instance_id, "data", 1)
-    runtime.raise_event(instance_id, "data", 2)  # same name: must satisfy the second wait
-    GATES["g1"].set()
-    status = runtime.wait_for_completion(instance_id, 5)
-    assert status.output == [1, 2, 3]
-
-
-@pytest.mark.filterwarnings("ignore:Potential duplicate Task completion")
-def test_without_buffering_the_sdk_gives_one_early_event_to_every_later_wait():
-    """Documents an SDK 1.7.0 quirk the runtime's buffering avoids (the extension doesn't buffer):
-    an event that arrives before its wait is kept per name and replayed into later waits too."""
+def test_the_sdk_gives_one_early_event_to_every_later_wait_of_its_name(runtime):
+    """The extension's semantics, and devhost's default: an event raised before its wait is
+    in history at once; SDK 1.7.0 keeps it per name and replays it into later waits too.
+    (Orchestrators must therefore never wait twice on one event name.)"""
     GATES["g2"] = threading.Event()
-    with LocalDurableRuntime(FUNCTIONS, buffer_events=False) as rt:
-        instance_id = rt.start_new("collect", input="g2")
-        rt.raise_event(instance_id, "data", 1)
+    instance_id = runtime.start_new("collect", input="g2")
+    runtime.raise_event(instance_id, "data", 1)
+    runtime.raise_event(instance_id, "other", 3)
+    GATES["g2"].set()
+    assert runtime.wait_for_completion(instance_id, 5).output == [1, 1, 3]
+
+
+def test_the_kinder_mode_holds_events_until_awaited_only_when_asked():
+    """hold_events_until_awaited exists to show what the SDK would need; nothing else uses it."""
+    GATES["g1"] = threading.Event()
+    with LocalDurableRuntime(FUNCTIONS, hold_events_until_awaited=True) as rt:
+        instance_id = rt.start_new("collect", input="g1")
         rt.raise_event(instance_id, "other", 3)
-        GATES["g2"].set()
-        assert rt.wait_for_completion(instance_id, 5).output == [1, 1, 3]
+        rt.raise_event(instance_id, "data", 1)
+        rt.raise_event(instance_id, "data", 2)  # same name: satisfies the second wait
+        GATES["g1"].set()
+        assert rt.wait_for_completion(instance_id, 5).output == [1, 2, 3]
 
 
 def test_sub_orchestrations_complete_and_fail_into_the_parent(runtime):
@@ -365,15 +372,41 @@ def test_unknown_orchestrator_and_timeout_errors_are_clear(manual):
         manual.wait_for_completion(instance_id, 0.3)
 
 
-def test_terminate_and_purge(manual):
+def test_terminate_is_a_message_and_purge_takes_only_finished_instances(manual):
     instance_id = manual.start_new("approval")
-    manual.terminate(instance_id, "no longer needed")
+    wait_for_custom_status(manual, instance_id, "waiting for approval")
+    with manual._lock:  # hold the dispatcher: the terminate message waits in the queue
+        manual.terminate(instance_id, "no longer needed")
+        assert manual.get_status(instance_id).runtime_status == "Running"
+        assert manual.purge(instance_id) is False  # a running instance is not purged
+    manual.wait_idle()
     status = manual.get_status(instance_id)
     assert (status.runtime_status, status.output) == ("Terminated", "no longer needed")
+    with pytest.raises(InstanceNotRunningError):
+        manual.terminate(instance_id, "again")
     assert manual.purge(instance_id) is True
     assert manual.get_status(instance_id) is None
     manual.close()
     manual.close()  # idempotent
+
+
+def test_starting_a_running_id_is_refused_and_a_finished_one_is_replaced(manual):
+    manual.start_new("approval", "singleton")
+    wait_for_custom_status(manual, "singleton", "waiting for approval")
+    with pytest.raises(InstanceExistsError, match="status Running already exists"):
+        manual.start_new("approval", "singleton")
+    manual.terminate("singleton", "stop")
+    manual.wait_idle()
+    manual.start_new("approval", "singleton")
+    wait_for_custom_status(manual, "singleton", "waiting for approval")
+    assert manual.get_status("singleton").runtime_status == "Running"
+
+
+def test_retry_back_off_grows_by_the_coefficient_up_to_the_cap():
+    options = {"firstRetryIntervalInMilliseconds": 2000, "backoffCoefficient": 2.0,
+               "maxRetryIntervalInMilliseconds": 10000}
+    assert [retry_delay(options, n).total_seconds() for n in (1, 2, 3, 4, 5)] == [2, 4, 8, 10, 10]
+    assert retry_delay({"firstRetryIntervalInMilliseconds": 500}, 3).total_seconds() == 0.5
 
 
 # --- the HTTP API, driven by the SDK's own client --------------------------------------------
@@ -421,7 +454,8 @@ def test_real_durable_client_over_http(runtime):
 
                 other = await client.start_new("approval", "to-terminate")
                 await poll(lambda: _status_is(client, other, "waiting for approval"))
-                await client.terminate(other, "no longer needed")
+                await client.terminate(other, "no longer needed")  # a message: it lands a moment later
+                await poll(lambda: _runtime_status_is(client, other, df.OrchestrationRuntimeStatus.Terminated))
                 terminated = await client.get_status(other, show_history=True)
                 assert terminated.runtime_status == df.OrchestrationRuntimeStatus.Terminated
                 assert terminated.output == "no longer needed"
@@ -446,6 +480,11 @@ def test_real_durable_client_over_http(runtime):
 async def _status_is(client, instance_id, custom_status):
     status = await client.get_status(instance_id)
     return status if status.custom_status == custom_status else None
+
+
+async def _runtime_status_is(client, instance_id, runtime_status):
+    status = await client.get_status(instance_id)
+    return status if status.runtime_status == runtime_status else None
 
 
 async def _finished(client, instance_id):

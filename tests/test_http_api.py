@@ -132,6 +132,47 @@ def test_health_with_embedded_defaults(api):
     assert body["status"] == "ok"
     assert body["dependencies"]["classifier"]["status"] == "ok"
     assert "in-process" in body["dependencies"]["cache"]["detail"]
+    assert set(body["dependencies"]) == {"classifier", "cache", "blobs", "results", "jobs"}
+    assert all(d["status"] == "ok" for d in body["dependencies"].values())
+
+
+def test_under_the_functions_host_missing_connections_are_down_not_embedded(api, app_settings, monkeypatch,
+                                                                           served_app):
+    """No silent fallback: the folder/SQLite/in-process adapters would keep jobs no worker
+    reads and results on one instance's disk."""
+    for name in ("AzureWebJobsStorage", "COSMOS_ENDPOINT", "ServiceBusConnection"):
+        monkeypatch.delenv(name, raising=False)
+    app_settings(FUNCTIONS_WORKER_RUNTIME="python", AUTH_ISSUER=f"{served_app.base_url}/devhost/identity")
+    response = api.get("/api/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down"
+    for port, setting in (("blobs", "AzureWebJobsStorage"), ("results", "COSMOS_ENDPOINT"),
+                          ("jobs", "ServiceBusConnection")):
+        assert body["dependencies"][port]["status"] == "down"
+        assert setting in body["dependencies"][port]["detail"]
+    assert body["dependencies"]["classifier"]["status"] == "ok"
+    created = api.post("/api/v1/videos", json={"filename": "lesson.mp4"})
+    assert created.status_code == 500
+    assert created.json()["error"]["code"] == "invalid_setting"
+    assert "COSMOS_ENDPOINT" in created.json()["error"]["message"]
+    # Nor a silent fallback to devhost's sign-in: under the host AUTH_ISSUER must be set.
+    monkeypatch.delenv("AUTH_ISSUER")
+    app_settings()
+    refused = api.get("/api/v1/videos")
+    assert refused.status_code == 500 and refused.json()["error"]["code"] == "invalid_setting"
+    assert "AUTH_ISSUER" in refused.json()["error"]["message"]
+
+
+def test_a_dependency_that_hangs_is_reported_within_the_time_limit():
+    import time as clock
+
+    from blueprints.health import check_all
+
+    started = clock.perf_counter()
+    checks = check_all({"results": lambda: clock.sleep(5)}, timeout_s=0.3)
+    assert clock.perf_counter() - started < 1.5
+    assert (checks[0].status, checks[0].detail) == ("down", "no answer within 0.3 s")
 
 
 # --- the Redis prediction cache, against a real redis-server -----------------------------

@@ -339,3 +339,40 @@ def test_module_without_usable_settings_exits_2_with_one_clear_line(tmp_path, ex
     assert says in lines[0]
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def test_a_long_job_keeps_its_lock_and_is_not_handed_to_another_worker(blobs, transcriber, speech_wav):
+    bus = InProcessBus(lock_duration_s=0.6, max_delivery_count=10)
+
+    class Slow:
+        def transcribe(self, audio):
+            time.sleep(1.5)  # well past the 0.6 s lock
+            return transcriber.transcribe(audio)
+
+    job = enqueue(bus, blobs, speech_wav)
+    worker = Worker(bus, blobs, lambda: Slow(), renew_lock_every_s=0.2)
+    message = bus.receive(JOBS_QUEUE, max_wait_s=0)
+    worker.handle(message)
+    assert bus.receive(RESULTS_QUEUE, max_wait_s=0).message_id == f"{job.job_id}:result"
+    assert bus.receive(JOBS_QUEUE, max_wait_s=0) is None, "the job was completed, not redelivered"
+    assert worker.handled == 1
+
+
+def test_a_chunk_already_transcribed_by_an_earlier_attempt_is_not_decoded_again(blobs, bus, speech_wav):
+    calls = []
+
+    class Counting:
+        def transcribe(self, audio):
+            calls.append(audio)
+            raise AssertionError("the model must not run again")
+
+    first = make_job()
+    done = ChunkTranscript(index=first.index, language="en", words=(), segments=(), transcribe_s=1.0, model="m")
+    blobs.put_bytes(CHUNKS, first.transcript_blob, json.dumps(done.to_dict()).encode())
+    second = make_job(attempt=2)
+    enqueue(bus, blobs, speech_wav, second)
+    worker = Worker(bus, blobs, lambda: Counting())
+    handle_next(worker, bus)
+    result = bus.receive(RESULTS_QUEUE, max_wait_s=0)
+    assert result.body["ok"] is True and result.body["attempt"] == 2
+    assert calls == [] and worker.skipped_as_done == 1
