@@ -94,6 +94,8 @@ def serve(args) -> int:
         return fail(f"cannot start the local platform: {error}")
     for function in http_functions():
         print(f"  {function.name}: /{route_prefix()}/{function.route}", file=sys.stderr)
+    print(f"devhost: sign-in (local OpenID provider) at http://{args.host}:{args.port}/devhost/identity; "
+          "tokens for scripts: python -m devhost token --tenant T --user U", file=sys.stderr)
     print(f"devhost: serving on http://{args.host}:{args.port}/{route_prefix()}/ (Ctrl+C stops)", file=sys.stderr)
     try:
         uvicorn.run(FunctionAppAsgi(platform=platform), host=args.host, port=args.port, log_level="warning",

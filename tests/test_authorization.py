@@ -115,12 +115,23 @@ UNAUTHENTICATED = {
     "unknown key id": lambda: "Bearer " + jwt.encode(
         access_claims(VICTIM, "a", ["admin"], dependencies.settings().issuer, dependencies.settings().audiences[0]),
         signing_key().private_key, algorithm="RS256", headers={"kid": "rotated-away"}),
+    "jku header pointing at the attacker's keys": lambda: "Bearer " + _self_signed_with_jku(),
     "wrong issuer": lambda: f"Bearer {forged(iss='https://login.example.com/evil/v2.0')}",
     "wrong audience": lambda: f"Bearer {forged(aud='api://some-other-app')}",
     "expired": lambda: f"Bearer {forged(exp=int(time.time()) - 3600, iat=int(time.time()) - 7200)}",
     "not yet valid": lambda: f"Bearer {forged(nbf=int(time.time()) + 3600)}",
     "no expiry": lambda: f"Bearer {forged(exp=None)}",
 }
+
+
+def _self_signed_with_jku() -> str:
+    """Signed by the attacker's key, naming the attacker's JWKS in ``jku``: the app must only
+    ever use the issuer's published keys, never a URL the token brings along."""
+    settings = dependencies.settings()
+    attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    claims = access_claims(VICTIM, "admin-1", ["admin"], settings.issuer, settings.audiences[0])
+    return jwt.encode(claims, attacker, algorithm="RS256",
+                      headers={"kid": "attacker-key", "jku": "http://127.0.0.1:9/attacker/jwks"})
 
 
 def _tampered() -> str:
