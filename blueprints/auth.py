@@ -20,7 +20,9 @@ def validator() -> TokenValidator:
     require(s, "identity")  # under the Functions host: AUTH_ISSUER, never devhost's provider
     return TokenValidator(TokenRules(issuer=s.issuer, audiences=tuple(s.audiences), tenant_claim=s.auth_tenant_claim,
                                      roles_claim=s.auth_roles_claim, user_claim=s.auth_user_claim,
-                                     clock_skew_s=s.auth_clock_skew_s))
+                                     clock_skew_s=s.auth_clock_skew_s,
+                                     allowed_tenants=frozenset(t.strip() for t in s.auth_allowed_tenants.split(",")
+                                                               if t.strip())))
 
 
 @built_once

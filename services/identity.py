@@ -9,6 +9,12 @@ AUTH_AUDIENCE differ.
 Keys are cached; a token signed with an unknown key id triggers one refresh of the JWKS
 (the issuer rotated its keys), at most once per ``refresh_cooldown_s`` so that tokens
 with made-up key ids cannot make the app hammer the issuer.
+
+A multi-tenant Entra ID app (each organisation signs in with its own directory) sees one
+issuer per directory: AUTH_ISSUER then holds the ``{tenantid}`` placeholder, as Entra's
+``organizations`` discovery document does, and a token's ``iss`` must be that template
+filled with the token's own ``tid``. ``allowed_tenants`` (AUTH_ALLOWED_TENANTS) limits which
+directories may sign in at all.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import jwt
 
 log = logging.getLogger(__name__)
 
+TENANT_PLACEHOLDER = "{tenantid}"
 ALGORITHMS = ("RS256", "ES256")  # asymmetric only: never "none", never HS* (a public key is no secret)
 ROLES = ("reader", "coach", "admin")
 _TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -62,6 +69,16 @@ class TokenRules:
     roles_claim: str = "roles"
     user_claim: str = "oid"
     clock_skew_s: int = 60
+    allowed_tenants: frozenset[str] = frozenset()  # empty: any
+
+    @property
+    def per_tenant_issuer(self) -> bool:
+        return TENANT_PLACEHOLDER in self.issuer
+
+    @property
+    def discovery_url(self) -> str:
+        # Entra's multi-tenant discovery lives under "organizations" and names the template issuer.
+        return f"{self.issuer.replace(TENANT_PLACEHOLDER, 'organizations')}/.well-known/openid-configuration"
 
 
 def fetch_json(url: str, timeout_s: float = 5.0) -> dict:
@@ -96,7 +113,8 @@ class TokenValidator:
         try:
             claims = jwt.decode(
                 token, key.key, algorithms=[header["alg"]], audience=list(self.rules.audiences),
-                issuer=self.rules.issuer, leeway=self.rules.clock_skew_s,
+                # A per-tenant issuer is checked below, against the token's own tenant.
+                issuer=None if self.rules.per_tenant_issuer else self.rules.issuer, leeway=self.rules.clock_skew_s,
                 options={"require": ["exp", "iss", "aud"], "verify_nbf": True},
             )
         except jwt.ExpiredSignatureError:
@@ -111,13 +129,24 @@ class TokenValidator:
             raise InvalidToken("the token's signature does not verify") from None
         except jwt.PyJWTError as error:
             raise InvalidToken(f"the token is invalid ({type(error).__name__})") from None
+        if self.rules.per_tenant_issuer:
+            self._check_tenant_issuer(claims)
         return self._principal(claims)
+
+    def _check_tenant_issuer(self, claims: dict) -> None:
+        tenant = claims.get("tid")
+        if not isinstance(tenant, str) or not _TENANT.fullmatch(tenant):
+            raise InvalidToken("the token names no directory (tid)")
+        if claims.get("iss") != self.rules.issuer.replace(TENANT_PLACEHOLDER, tenant):
+            raise InvalidToken("the token is from another issuer")
 
     def _principal(self, claims: dict) -> Principal:
         tenant = claims.get(self.rules.tenant_claim)
         user = claims.get(self.rules.user_claim) or claims.get("sub")
         if not isinstance(tenant, str) or not _TENANT.fullmatch(tenant):
             raise NotEntitled(f"the token has no usable organisation ({self.rules.tenant_claim!r} claim)")
+        if self.rules.allowed_tenants and tenant not in self.rules.allowed_tenants:
+            raise NotEntitled("this organisation is not enabled for the app")
         if not isinstance(user, str) or not _USER.fullmatch(user):
             raise NotEntitled(f"the token has no usable user ({self.rules.user_claim!r} claim)")
         raw = claims.get(self.rules.roles_claim) or []
@@ -143,7 +172,7 @@ class TokenValidator:
     def _refresh(self, now: float) -> None:
         issuer = self.rules.issuer
         try:
-            discovery = self._fetch(f"{issuer}/.well-known/openid-configuration")
+            discovery = self._fetch(self.rules.discovery_url)
             if discovery.get("issuer", "").rstrip("/") != issuer.rstrip("/"):
                 raise IdentityUnavailable(f"the discovery document of {issuer} names another issuer")
             jwks = self._fetch(discovery["jwks_uri"])

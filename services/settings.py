@@ -64,6 +64,7 @@ class Settings:
     auth_roles_claim: str = "roles"
     auth_user_claim: str = "oid"
     auth_clock_skew_s: int = 60
+    auth_allowed_tenants: str = ""  # comma-separated organisation ids; empty: any the issuer vouches for
     # Rate limits (the `limits` library's notation; ";" joins several windows).
     rate_limit_classify_user: str = "30/10 seconds;300/hour"
     rate_limit_classify_tenant: str = "300/minute"
@@ -114,6 +115,7 @@ class Settings:
             auth_roles_claim=_text(env, "AUTH_ROLES_CLAIM") or cls.auth_roles_claim,
             auth_user_claim=_text(env, "AUTH_USER_CLAIM") or cls.auth_user_claim,
             auth_clock_skew_s=_number(env, "AUTH_CLOCK_SKEW_SECONDS", cls.auth_clock_skew_s, int),
+            auth_allowed_tenants=_text(env, "AUTH_ALLOWED_TENANTS") or "",
             rate_limit_classify_user=_rate(env, "RATE_LIMIT_CLASSIFY_PER_USER", cls.rate_limit_classify_user),
             rate_limit_classify_tenant=_rate(env, "RATE_LIMIT_CLASSIFY_PER_TENANT", cls.rate_limit_classify_tenant),
             rate_limit_upload_user=_rate(env, "RATE_LIMIT_UPLOADS_PER_USER", cls.rate_limit_upload_user),

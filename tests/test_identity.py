@@ -291,3 +291,49 @@ def test_no_token_reaches_the_logs(api, app_settings, caplog):
     for token in (good, expired):
         for part in token.split("."):
             assert part not in logged
+
+
+class MultiTenantIssuer(Issuer):
+    """Entra ID for a multi-tenant app: one discovery document ("organizations") naming the
+    issuer as a template, one set of keys, and an ``iss`` per directory."""
+
+    TEMPLATE = "https://login.example.test/{tenantid}/v2.0"
+
+    def fetch(self, url: str) -> dict:
+        self.fetches += 1
+        if url.endswith("/.well-known/openid-configuration"):
+            assert url == "https://login.example.test/organizations/v2.0/.well-known/openid-configuration"
+            return {"issuer": self.TEMPLATE, "jwks_uri": "https://login.example.test/common/keys"}
+        return super().fetch(url)
+
+    def token_of(self, tid: str, iss_tid: str | None = None) -> str:
+        return self.token(tid=tid, iss=self.TEMPLATE.replace("{tenantid}", iss_tid or tid))
+
+
+def test_a_multi_tenant_issuer_accepts_each_directory_with_its_own_iss():
+    issuer = MultiTenantIssuer()
+    validator = TokenValidator(TokenRules(MultiTenantIssuer.TEMPLATE, ("api://app",)), fetch=issuer.fetch)
+    assert validator.principal(issuer.token_of("school-one")).tenant_id == "school-one"
+    assert validator.principal(issuer.token_of("school-two")).tenant_id == "school-two"
+    with pytest.raises(InvalidToken, match="another issuer"):  # a tid claiming another directory's issuer
+        validator.principal(issuer.token_of("school-one", iss_tid="school-two"))
+    with pytest.raises(InvalidToken, match="another issuer"):
+        validator.principal(issuer.token(tid="school-one", iss="https://evil.example/school-one/v2.0"))
+
+
+def test_only_allowed_directories_may_sign_in():
+    from services.identity import NotEntitled
+
+    issuer = MultiTenantIssuer()
+    validator = TokenValidator(TokenRules(MultiTenantIssuer.TEMPLATE, ("api://app",),
+                                          allowed_tenants=frozenset({"school-one"})), fetch=issuer.fetch)
+    assert validator.principal(issuer.token_of("school-one")).tenant_id == "school-one"
+    with pytest.raises(NotEntitled, match="not enabled"):
+        validator.principal(issuer.token_of("school-two"))
+
+
+def test_allowed_tenants_setting_is_enforced_over_http(api, app_settings):
+    app_settings(AUTH_ALLOWED_TENANTS="school-b, school-c")
+    refused = api.get("/api/v1/videos")  # the client signs in for TENANT (school-a)
+    assert refused.status_code == 403 and "not enabled" in refused.json()["error"]["message"]
+    assert api.get("/api/v1/videos", headers=bearer(tenant="school-c")).status_code == 200

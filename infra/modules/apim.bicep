@@ -53,6 +53,11 @@ param renewalPeriodSeconds int = 60
 param apiPath string = 'classroom'
 
 var isConsumption = skuName == 'Consumption'
+// A multi-tenant Entra app: AUTH_ISSUER holds {tenantid}; discovery is under "organizations" and
+// the per-directory issuer is checked by the app (it matches each token's iss to its tid).
+var perTenantIssuer = contains(authIssuer, '{tenantid}')
+var discoveryUrl = '${replace(authIssuer, '{tenantid}', 'organizations')}/.well-known/openid-configuration'
+var issuersElement = perTenantIssuer ? '' : '<issuers><issuer>${authIssuer}</issuer></issuers>'
 var jwtClaim = '((Jwt)context.Variables[&quot;jwt&quot;]).Claims.GetValueOrDefault'
 var callerKey = '@(${jwtClaim}(&quot;${tenantClaim}&quot;, &quot;-&quot;) + &quot;/&quot; + ${jwtClaim}(&quot;${userClaim}&quot;, &quot;-&quot;))'
 var keyedLimit = isConsumption ? '' : '<rate-limit-by-key calls="${callsPerCaller}" renewal-period="${renewalPeriodSeconds}" counter-key="${callerKey}" />'
@@ -63,9 +68,9 @@ var apiPolicy = '''<policies>
     <base />
     <set-header name="X-Tenant-Id" exists-action="delete" />
     <validate-jwt header-name="Authorization" require-scheme="Bearer" failed-validation-httpcode="401" failed-validation-error-message="sign in: a valid bearer token is required" require-expiration-time="true" require-signed-tokens="true" clock-skew="60" output-token-variable-name="jwt">
-      <openid-config url="ISSUER/.well-known/openid-configuration" />
+      <openid-config url="DISCOVERY_URL" />
       <audiences><audience>AUDIENCE</audience></audiences>
-      <issuers><issuer>ISSUER</issuer></issuers>
+      ISSUERS
     </validate-jwt>
     KEYED_LIMIT
   </inbound>
@@ -123,7 +128,7 @@ resource apiPolicyResource 'Microsoft.ApiManagement/service/apis/policies@2024-0
   name: 'policy'
   properties: {
     format: 'rawxml'
-    value: replace(replace(replace(replace(apiPolicy, 'ISSUER', authIssuer), 'AUDIENCE', authAudience), 'KEYED_LIMIT', keyedLimit), 'SECURITY_HEADERS', securityHeaders)
+    value: replace(replace(replace(replace(replace(apiPolicy, 'DISCOVERY_URL', discoveryUrl), 'ISSUERS', issuersElement), 'AUDIENCE', authAudience), 'KEYED_LIMIT', keyedLimit), 'SECURITY_HEADERS', securityHeaders)
   }
 }
 
