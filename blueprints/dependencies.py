@@ -84,11 +84,14 @@ def transcriber() -> Transcriber:
     ))
 
 
-def classify_texts(texts: list[str]) -> list[Prediction]:
-    """Classify through the prediction cache (model version + normalised text)."""
+def classify_texts(texts: list[str], tenant_id: str) -> list[Prediction]:
+    """Classify through the prediction cache (tenant + model version + normalised text).
+
+    Keys are per tenant: one organisation's cache hits must not tell another what it
+    typed, and erasing a tenant removes its entries (``tenant_cache_prefix``)."""
     model, store = classifier(), cache()
     normalized = [normalize_text(t) for t in texts]
-    keys = [prediction_key(model.version, n) for n in normalized]
+    keys = [prediction_key(model.version, n, tenant_id) for n in normalized]
     try:
         cached = store.get_many(keys)
     except CacheUnavailable:
@@ -108,6 +111,11 @@ def classify_texts(texts: list[str]) -> list[Prediction]:
     return [prediction(text, float(p)) for text, p in zip(texts, cached)]
 
 
-def prediction_key(model_version: str, normalized_text: str) -> str:
+def prediction_key(model_version: str, normalized_text: str, tenant_id: str) -> str:
     digest = hashlib.blake2b(normalized_text.encode(), digest_size=16).hexdigest()
-    return f"oeqceq:{model_version}:{digest}"
+    return f"oeqceq:{tenant_id}:{model_version}:{digest}"
+
+
+def tenant_cache_prefixes(tenant_id: str) -> list[str]:
+    """Every cache key prefix that holds one tenant's entries (predictions, video summaries)."""
+    return [f"oeqceq:{tenant_id}:", f"video-summary:{tenant_id}:"]

@@ -1,7 +1,7 @@
 """GET /api/health: each dependency's state.
 
-Each dependency is ``ok``, ``degraded`` or ``down`` with a reason, checked at once and
-within a bounded time. 200 while the app can do its work (a cache that is down only
+No sign-in needed (probes and load balancers call it). Each dependency is ``ok``,
+``degraded`` or ``down`` with a reason, checked at once and within a bounded time. 200 while the app can do its work (a cache that is down only
 makes it slower: "degraded"); 503 when the classifier, blobs, results store or job
 queue is down — a missing connection setting under the Functions host included.
 """
@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import azure.functions as func
 
-from blueprints import dependencies
+from blueprints import contract, dependencies
+from blueprints.contract import Health
 from blueprints.http import ANY_METHOD, endpoint, json_response
 from models.oeq_ceq.classifier import ModelUnavailable
 from services.cache import DependencyHealth
@@ -30,7 +31,7 @@ _checks = ThreadPoolExecutor(max_workers=8, thread_name_prefix="health")
 
 
 @bp.route(route="health", methods=ANY_METHOD)
-@endpoint("GET")
+@endpoint(contract.HEALTH)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     checks = check_all({"classifier": _classifier_health, "cache": lambda: dependencies.cache().health(),
                         "blobs": lambda: dependencies.blobs().health(),
@@ -38,13 +39,8 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
                         "jobs": lambda: dependencies.jobs().health()})
     essential_down = any(c.status == "down" for c in checks if c.name in ESSENTIAL)
     worst = "down" if essential_down else ("degraded" if any(c.status != "ok" for c in checks) else "ok")
-    return json_response(
-        {
-            "status": worst,
-            "dependencies": {c.name: {"status": c.status, "detail": c.detail} for c in checks},
-        },
-        status=503 if worst == "down" else 200,
-    )
+    body = Health(status=worst, dependencies={c.name: {"status": c.status, "detail": c.detail} for c in checks})
+    return json_response(body, status=503 if worst == "down" else 200)
 
 
 def check_all(checks: dict, timeout_s: float = CHECK_TIMEOUT_S) -> list[DependencyHealth]:

@@ -1,19 +1,30 @@
-"""What every HTTP function shares: JSON in, JSON out, the error shape, 405s.
+"""What every HTTP function shares: sign-in, roles, rate limits, JSON in and out, errors.
 
-Errors leave as ``{"error": {"code", "message"}}``; an unexpected exception is
-logged with its traceback and answered with a plain 500, never echoed.
+``endpoint(*operations)`` wraps a function with the operations (blueprints/contract.py)
+it serves and admits a request in this order: method (405), bearer token (401), role
+(403), rate limit (429), query and body against the operation's models (413/400). Only
+then does the handler run, reading the admitted ``Call`` with ``current_call()``.
+
+Errors leave as ``{"error": {"code", "message"}}``; an unexpected exception is logged
+with its traceback and answered with a plain 500, never echoed. Every response carries
+the security headers. Nothing here logs a request's headers (they hold the token).
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import azure.functions as func
+from pydantic import BaseModel, ValidationError
 
+from blueprints.contract import Operation, Request
+from services.identity import IdentityUnavailable, InvalidToken, NotEntitled, Principal
 from services.settings import SettingsError
 
 log = logging.getLogger(__name__)
@@ -23,6 +34,14 @@ log = logging.getLogger(__name__)
 # and on devhost).
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 MAX_BODY_BYTES = 1024 * 1024
+# An API answers JSON only: nothing may frame it, sniff it into HTML or run from it.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 
 
 class HttpError(Exception):
@@ -31,11 +50,41 @@ class HttpError(Exception):
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
 
 
+@dataclass(frozen=True)
+class Call:
+    """An admitted request: who calls, and its validated body and query."""
+
+    operation: Operation
+    principal: Principal | None
+    body: Any = None
+    query: Any = None
+
+    @property
+    def tenant_id(self) -> str:
+        return self.principal.tenant_id
+
+    @property
+    def user_id(self) -> str:
+        return self.principal.user_id
+
+    def is_admin(self) -> bool:
+        return "admin" in self.principal.roles
+
+
+_current: contextvars.ContextVar[Call] = contextvars.ContextVar("call")
+
+
+def current_call() -> Call:
+    return _current.get()
+
+
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    if isinstance(payload, BaseModel):
+        payload = payload.model_dump(mode="json")
     return func.HttpResponse(
         json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
         status_code=status,
-        headers=headers,
+        headers={**SECURITY_HEADERS, **(headers or {})},
         mimetype="application/json",
         charset="utf-8",
     )
@@ -45,18 +94,34 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
     return json_response({"error": {"code": code, "message": message}}, status, headers)
 
 
-def endpoint(*methods: str) -> Callable:
-    """Wrap an HTTP function: method check, HttpError -> JSON error, no tracebacks out.
+def endpoint(*operations: Operation) -> Callable:
+    """Wrap an HTTP function serving ``operations`` (one per method). Works for sync and
+    async handlers; extra bindings (a durable client) pass through."""
+    by_method = {op.method: op for op in operations}
+    allowed = ", ".join(by_method)
 
-    Works for sync and async handlers; extra bindings (a durable client) pass through.
-    """
-    allowed = ", ".join(methods)
-
-    def refusal(req: func.HttpRequest) -> func.HttpResponse | None:
-        if req.method.upper() in methods:
-            return None
-        return error_response(405, "method_not_allowed", f"{req.method} is not supported here; use {allowed}",
-                              {"Allow": allowed})
+    def admit(req: func.HttpRequest) -> Call:
+        operation = by_method.get(req.method.upper())
+        if operation is None:
+            raise HttpError(405, "method_not_allowed", f"{req.method} is not supported here; use {allowed}",
+                            {"Allow": allowed})
+        if operation.roles is None:
+            return Call(operation, None)
+        principal = authenticated(req)
+        if not principal.has_any(operation.roles):
+            raise HttpError(403, "forbidden", f"your role ({', '.join(sorted(principal.roles))}) cannot "
+                                              f"{operation.summary[0].lower() + operation.summary[1:]}")
+        if operation.rate_limit:
+            throttle(operation.rate_limit, principal)
+        query = parsed(operation.query, dict(req.params)) if operation.query else None
+        body = None
+        if operation.body:
+            raw = req.get_body() or b""
+            if raw.strip() or operation.body_required:
+                body = parsed(operation.body, json_body(req))
+            else:
+                body = operation.body()
+        return Call(operation, principal, body, query)
 
     def failure(req: func.HttpRequest, error: Exception) -> func.HttpResponse:
         if isinstance(error, HttpError):
@@ -64,7 +129,7 @@ def endpoint(*methods: str) -> Callable:
         if isinstance(error, SettingsError):
             log.error("bad setting: %s", error)
             return error_response(500, "invalid_setting", str(error))
-        log.error("unhandled error in %s %s", req.method, req.url, exc_info=error)
+        log.error("unhandled error in %s %s", req.method, _path(req), exc_info=error)
         return error_response(500, "internal_error", "the server failed to answer; the error was logged")
 
     def decorate(handler: Callable):
@@ -72,7 +137,11 @@ def endpoint(*methods: str) -> Callable:
             @functools.wraps(handler)
             async def async_wrapper(req: func.HttpRequest, *args, **kwargs) -> func.HttpResponse:
                 try:
-                    return refusal(req) or await handler(req, *args, **kwargs)
+                    token = _current.set(admit(req))
+                    try:
+                        return await handler(req, *args, **kwargs)
+                    finally:
+                        _current.reset(token)
                 except Exception as error:  # noqa: BLE001 - the last line of defence for the user
                     return failure(req, error)
 
@@ -81,7 +150,11 @@ def endpoint(*methods: str) -> Callable:
         @functools.wraps(handler)
         def wrapper(req: func.HttpRequest, *args, **kwargs) -> func.HttpResponse:
             try:
-                return refusal(req) or handler(req, *args, **kwargs)
+                token = _current.set(admit(req))
+                try:
+                    return handler(req, *args, **kwargs)
+                finally:
+                    _current.reset(token)
             except Exception as error:  # noqa: BLE001 - the last line of defence for the user
                 return failure(req, error)
 
@@ -90,17 +163,72 @@ def endpoint(*methods: str) -> Callable:
     return decorate
 
 
-def json_body(req: func.HttpRequest) -> dict:
-    """The request body as a JSON object, or an HttpError saying what is wrong with it."""
+def authenticated(req: func.HttpRequest) -> Principal:
+    from blueprints import auth  # built-once dependencies; imported late to keep this module light
+
+    try:
+        return auth.principal(req)
+    except InvalidToken as error:
+        raise HttpError(401, "unauthorized", str(error),
+                        {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+    except NotEntitled as error:
+        raise HttpError(403, "forbidden", str(error)) from None
+    except IdentityUnavailable as error:
+        raise HttpError(503, "identity_unavailable", str(error), {"Retry-After": "30"}) from None
+
+
+def throttle(action: str, principal: Principal) -> None:
+    from blueprints import auth
+
+    retry_after = auth.limiter().hit(action, principal.tenant_id, principal.user_id)
+    if retry_after is not None:
+        seconds = int(retry_after)
+        raise HttpError(429, "rate_limited", f"too many requests; try again in {seconds} s",
+                        {"Retry-After": str(seconds)})
+
+
+def json_body(req: func.HttpRequest) -> Any:
+    """The request body as parsed JSON, or an HttpError saying what is wrong with it."""
     body = req.get_body() or b""
     if len(body) > MAX_BODY_BYTES:
         raise HttpError(413, "payload_too_large", f"request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
     if not body.strip():
         raise HttpError(400, "invalid_json", "request body is empty; send a JSON object")
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise HttpError(400, "invalid_json", f"request body is not valid JSON: {error}") from None
-    if not isinstance(payload, dict):
+
+
+def parsed(model: type[Request], data: Any) -> Request:
+    """``data`` validated by ``model``, or a 400 naming the field and the problem."""
+    if not isinstance(data, dict):
         raise HttpError(400, "invalid_request", "request body must be a JSON object")
-    return payload
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = error.errors(include_url=False)
+        first = problems[0]
+        code = first["type"] if first["type"] == "invalid_request" else model.error_codes.get(first["type"],
+                                                                                              "invalid_request")
+        message = "; ".join(_problem(p) for p in problems[:3])
+        raise HttpError(400, code, message) from None
+
+
+def _problem(problem: dict) -> str:
+    where = "".join(f"[{part}]" if isinstance(part, int) else (f".{part}" if i else f'"{part}"')
+                    for i, part in enumerate(problem["loc"]))
+    message = problem["msg"]
+    if problem["type"].endswith("_type"):
+        message += f", not {_json_type(problem.get('input'))}"
+    return f"{where}: {message}" if where else message
+
+
+def _json_type(value) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object", str: "a string"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _path(req: func.HttpRequest) -> str:
+    """The URL without its query string (a query may carry what the caller typed)."""
+    return req.url.split("?", 1)[0]

@@ -7,6 +7,7 @@ and raise only for faults of the platform (Durable records those).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import tempfile
@@ -212,7 +213,8 @@ def analyze_video_step(analysis: dict) -> dict:
     except BlobNotFound as error:
         return {"ok": False, "reason": f"a chunk transcript went missing before analysis ({error})"}
     classifier = dependencies.classifier()
-    parts = analyze_chunks(chunks, analysis["duration_s"], dependencies.classify_texts)
+    classify = functools.partial(dependencies.classify_texts, tenant_id=analysis["tenant_id"])
+    parts = analyze_chunks(chunks, analysis["duration_s"], classify)
     transcriber = next((c["model"] for c in analysis["chunks"] if c.get("model")), "")
     document = {
         "video_id": analysis["video_id"],

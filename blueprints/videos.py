@@ -2,8 +2,8 @@
 
 The client POSTs to create a video, PUTs the file to ``upload_url`` (a SAS URL in
 Azure, devhost's blob endpoint locally) and the blob landing starts the pipeline.
-The tenant comes from the ``X-Tenant-Id`` header (in Azure, set it from the
-caller's identity in front of the app; see the README).
+The tenant is the signed-in caller's (blueprints/http.py admits the request); another
+tenant's video id answers 404 exactly like one that does not exist.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 import azure.durable_functions as df
 import azure.functions as func
 
-from blueprints import dependencies
-from blueprints.http import ANY_METHOD, HttpError, endpoint, json_body, json_response
+from blueprints import contract, dependencies
+from blueprints.http import ANY_METHOD, HttpError, current_call, endpoint, json_response
 from blueprints.pipeline_steps import batch_instance_id, chunk_folder, instance_id_for, summary_cache_key
 from services.blobs import CHUNKS, VIDEOS
 from services.cache import CacheUnavailable
@@ -26,39 +26,29 @@ from services.results import VideoNotFound, VideoRecord
 
 bp = df.Blueprint()
 
-DEFAULT_TENANT = "default"
-VIDEO_EXTENSIONS = ("mp4", "mov", "m4v", "webm", "mkv", "avi", "mpeg", "wav", "mp3", "m4a", "aac", "ogg", "flac")
 # Azure Blob Storage refuses a PUT to a SAS URL without the blob type; devhost accepts it either way.
 UPLOAD_HEADERS = {"x-ms-blob-type": "BlockBlob"}
-_TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-_VIDEO_ID = re.compile(r"[a-f0-9]{32}")
+_VIDEO_ID = re.compile(contract.VIDEO_ID_PATTERN)
 RUNNING = (df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending)
 
 
 @bp.route(route="v1/videos", methods=ANY_METHOD)
-@endpoint("POST", "GET")
+@endpoint(contract.CREATE_VIDEO, contract.LIST_VIDEOS)
 def videos(req: func.HttpRequest) -> func.HttpResponse:
-    if req.method.upper() == "GET":
-        records = dependencies.results().recent_videos(tenant_of(req), limit=50)
+    call = current_call()
+    if call.operation is contract.LIST_VIDEOS:
+        records = dependencies.results().recent_videos(call.tenant_id, limit=50)
         return json_response({"videos": [status_view(r) for r in records]})
-    return create_upload(req)
+    return create_upload(call.body.filename, call.tenant_id, call.user_id)
 
 
-def create_upload(req: func.HttpRequest) -> func.HttpResponse:
-    payload = json_body(req) if (req.get_body() or b"").strip() else {}
-    filename = payload.get("filename", "video.mp4")
-    if not isinstance(filename, str) or not filename.strip():
-        raise HttpError(400, "invalid_request", '"filename" must be a non-empty string, e.g. "lesson.mp4"')
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    if extension not in VIDEO_EXTENSIONS:
-        raise HttpError(400, "unsupported_file_type",
-                        f"{filename!r} is not a supported video or audio file ({', '.join(VIDEO_EXTENSIONS)})")
-    tenant_id, video_id = tenant_of(req), uuid.uuid4().hex
+def create_upload(filename: str, tenant_id: str, user_id: str) -> func.HttpResponse:
+    extension, video_id = filename.rsplit(".", 1)[-1].lower(), uuid.uuid4().hex
     blob_path = f"{tenant_id}/{video_id}.{extension}"
     settings = dependencies.settings()
     expires_at = time.time() + settings.upload_url_ttl_s
-    dependencies.results().create_video(
-        VideoRecord(tenant_id=tenant_id, video_id=video_id, filename=filename[:200], blob_path=blob_path))
+    dependencies.results().create_video(VideoRecord(tenant_id=tenant_id, video_id=video_id, filename=filename,
+                                                    blob_path=blob_path, created_by=user_id))
     return json_response(
         {"video_id": video_id,
          "upload_url": dependencies.blobs().upload_url(VIDEOS, blob_path, expires_at),
@@ -70,10 +60,11 @@ def create_upload(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="v1/videos/{video_id}", methods=ANY_METHOD)
 @bp.durable_client_input(client_name="client")
-@endpoint("GET", "DELETE")
+@endpoint(contract.GET_VIDEO, contract.DELETE_VIDEO)
 async def video(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    tenant_id, video_id = tenant_of(req), video_id_of(req)
-    if req.method.upper() == "DELETE":
+    call = current_call()
+    tenant_id, video_id = call.tenant_id, video_id_of(req)
+    if call.operation is contract.DELETE_VIDEO:
         return await delete_video(client, tenant_id, video_id)
     record = existing_video(tenant_id, video_id)
     view = status_view(record)
@@ -128,9 +119,9 @@ def first_line(output) -> str:
 
 
 @bp.route(route="v1/videos/{video_id}/analysis", methods=ANY_METHOD)
-@endpoint("GET")
+@endpoint(contract.GET_ANALYSIS)
 def video_analysis(req: func.HttpRequest) -> func.HttpResponse:
-    tenant_id, video_id = tenant_of(req), video_id_of(req)
+    tenant_id, video_id = current_call().tenant_id, video_id_of(req)
     record = existing_video(tenant_id, video_id)
     if record.status == "failed":
         raise HttpError(409, "video_failed", f"the video could not be analysed: {record.error}")
@@ -142,12 +133,16 @@ def video_analysis(req: func.HttpRequest) -> func.HttpResponse:
 
 
 async def delete_video(client: df.DurableOrchestrationClient, tenant_id: str, video_id: str) -> func.HttpResponse:
-    """Stop the pipeline if it runs, then remove the upload, chunks, results and cache entries."""
+    """Stop the pipeline if it runs, then remove the upload, chunks, results and cache entries.
+    Coaches delete the videos they uploaded; admins any video of their organisation."""
     results, blobs = dependencies.results(), dependencies.blobs()
     record = results.get_video(tenant_id, video_id)
     uploaded = blobs.list(VIDEOS, f"{tenant_id}/{video_id}.")
     if record is None and not uploaded:
         raise HttpError(404, "not_found", f"no video {video_id}")
+    call = current_call()
+    if not call.is_admin() and (record is None or record.created_by != call.user_id):
+        raise HttpError(403, "forbidden", "coaches delete only the videos they uploaded; ask an admin")
     # The record goes first: every activity checks it, so nothing in flight writes again.
     results.delete_video(tenant_id, video_id)
     await stop_orchestrations(client, instance_id_for(tenant_id, video_id))
@@ -183,13 +178,6 @@ async def stop_orchestrations(client: df.DurableOrchestrationClient, instance_id
                 break
             await asyncio.sleep(0.1)
         await client.purge_instance_history(each)
-
-
-def tenant_of(req: func.HttpRequest) -> str:
-    tenant = (req.headers.get("x-tenant-id") or DEFAULT_TENANT).strip()
-    if not _TENANT.fullmatch(tenant):
-        raise HttpError(400, "invalid_tenant", "X-Tenant-Id must be 1-64 letters, digits, '-' or '_'")
-    return tenant
 
 
 def video_id_of(req: func.HttpRequest) -> str:

@@ -4,6 +4,8 @@
     python -m devhost classify [TEXT ...]     texts as arguments, or one per stdin line
     python -m devhost serve [--port 7071]     the app's HTTP functions on loopback
     python -m devhost stack up|down|status    Azurite, redis-server, Cosmos and Service Bus stand-ins
+    python -m devhost token --tenant T --user U [--role coach|admin|reader]
+                                              a bearer token from the local OpenID provider
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7071)
     serve.set_defaults(run=cli.serve)
+
+    token = commands.add_parser("token", help="print a bearer token from devhost's local OpenID provider")
+    token.add_argument("--tenant", required=True, help="the organisation (1-64 letters, digits, - or _)")
+    token.add_argument("--user", required=True, help="the user id")
+    token.add_argument("--role", default="coach", choices=("coach", "admin", "reader"))
+    token.add_argument("--lifetime", type=int, default=3600, help="seconds the token is valid (default 3600)")
+    token.set_defaults(run=cli.token)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -94,6 +94,8 @@ def serve(args) -> int:
         return fail(f"cannot start the local platform: {error}")
     for function in http_functions():
         print(f"  {function.name}: /{route_prefix()}/{function.route}", file=sys.stderr)
+    print(f"devhost: sign-in (local OpenID provider) at http://{args.host}:{args.port}/devhost/identity; "
+          "tokens for scripts: python -m devhost token --tenant T --user U", file=sys.stderr)
     print(f"devhost: serving on http://{args.host}:{args.port}/{route_prefix()}/ (Ctrl+C stops)", file=sys.stderr)
     try:
         uvicorn.run(FunctionAppAsgi(platform=platform), host=args.host, port=args.port, log_level="warning",
@@ -108,6 +110,28 @@ def analyze(args) -> int:
 
     return analyze_video(Path(args.video), out=Path(args.out) if args.out else None,
                          chunk_seconds=args.chunk_seconds, stack=args.stack)
+
+
+def token(args) -> int:
+    """A bearer token from the local OpenID provider, for scripts and tests (last line of stdout).
+
+    Signed with the provider's persisted key for the issuer and audience the app trusts
+    with the current settings (AUTH_ISSUER / PUBLIC_BASE_URL, AUTH_AUDIENCE)."""
+    from devhost.identity import IdentityError, mint_token
+    from services.settings import Settings, SettingsError
+
+    if not 0 < args.lifetime <= 24 * 3600:
+        return fail("--lifetime must be between 1 and 86400 seconds")
+    try:
+        settings = Settings.from_env()
+        issued = mint_token(args.tenant, args.user, args.role, issuer=settings.issuer,
+                            audience=settings.audiences[0], lifetime_s=args.lifetime)
+    except (IdentityError, SettingsError) as error:
+        return fail(str(error))
+    print(f"devhost: token for {args.user} ({args.role}) in {args.tenant}, issuer {settings.issuer}, "
+          f"valid {args.lifetime} s", file=sys.stderr)
+    print(issued)
+    return 0
 
 
 def _port_taken(host: str, port: int) -> bool:

@@ -4,6 +4,11 @@ Each request becomes a real ``azure.functions.HttpRequest`` (method, URL, header
 query, route parameters, body), the registered Python function is called with it
 (sync functions on a worker thread, as the Python worker does), and its
 ``HttpResponse`` goes back as it is. Run it with ``python -m devhost serve``.
+
+It also serves what Azure provides beside the app: the SAS-like blob upload endpoint
+and the sign-in service (devhost/identity.py, a local OpenID provider). Every response
+it sends carries the security headers (the app's own set them; devhost adds them to its
+404s and 500s too).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from urllib.parse import parse_qsl
 
 import azure.functions as func
 
+from blueprints.http import SECURITY_HEADERS
+from devhost import identity
 from devhost.app_index import HttpFunction, http_functions
 from devhost.asgi import lifespan, read_body, send_response
 
@@ -31,6 +38,7 @@ class FunctionAppAsgi:
     def __init__(self, functions: tuple[HttpFunction, ...] | None = None, platform=None):
         self.functions = http_functions() if functions is None else functions
         self.platform = platform
+        self.identity = identity.IdentityProvider(_settings)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -39,6 +47,9 @@ class FunctionAppAsgi:
         if scope["type"] != "http":
             return
         path = scope["path"].strip("/")
+        if path == identity.PATH_PREFIX or path.startswith(identity.PATH_PREFIX + "/"):
+            await self.identity(scope, receive, send)
+            return
         if path.startswith(BLOB_UPLOAD_PREFIX) and self.platform is not None:
             await send_function_response(send, await self.platform.receive_upload(scope, receive))
             return
@@ -47,8 +58,9 @@ class FunctionAppAsgi:
             if route_params is not None:
                 break
         else:
-            message = f"no function serves {scope['method']} /{path}"
-            await send_function_response(send, error_response(404, "not_found", message))
+            # The Functions host answers a route no function declares with a bare 404 (no body):
+            # so does devhost, or clients would rely on an error document Azure never sends.
+            await send_function_response(send, func.HttpResponse(status_code=404))
             return
 
         body = await read_body(receive, MAX_REQUEST_BYTES)
@@ -94,11 +106,18 @@ async def _call(function: HttpFunction, kwargs: dict, platform=None) -> func.Htt
 
 
 async def send_function_response(send, response: func.HttpResponse) -> None:
-    headers = {k.lower(): v for k, v in response.headers.items()}
+    headers = {**{k.lower(): v for k, v in SECURITY_HEADERS.items()},
+               **{k.lower(): v for k, v in response.headers.items()}}
     if "content-type" not in headers and response.mimetype:
         charset = f"; charset={response.charset}" if response.charset else ""
         headers["content-type"] = f"{response.mimetype}{charset}"
     await send_response(send, response.status_code, headers, response.get_body() or b"")
+
+
+def _settings():
+    from blueprints import dependencies  # the app's settings: the issuer it trusts is the one served here
+
+    return dependencies.settings()
 
 
 def _url(scope) -> str:

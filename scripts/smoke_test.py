@@ -1,7 +1,10 @@
 """Smoke-test a deployed API: GET /api/health, then POST /api/v1/classify.
 
     python scripts/smoke_test.py https://APP.azurewebsites.net [--wait 300] [--allow-degraded]
-    python scripts/smoke_test.py http://127.0.0.1:7071            # devhost serve
+    python scripts/smoke_test.py http://127.0.0.1:7071 --token "$(python -m devhost token --tenant t --user u | tail -1)"
+
+With a bearer token (--token, or SMOKE_TEST_TOKEN) classification must answer; without
+one it must be refused with 401 (sign-in is enforced).
 
 Retries until the app answers (a fresh deployment cold-starts) for at most --wait seconds,
 then checks once more and exits 0 when every check passes, 1 otherwise, printing one line
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -25,10 +29,12 @@ class SmokeFailure(Exception):
     pass
 
 
-def request(base_url: str, method: str, path: str, body: dict | None = None, timeout_s: float = 30.0):
+def request(base_url: str, method: str, path: str, body: dict | None = None, timeout_s: float = 30.0,
+            token: str | None = None):
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(base_url.rstrip("/") + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json", "Accept": "application/json"})
+    headers = {"Content-Type": "application/json", "Accept": "application/json",
+               **({"Authorization": f"Bearer {token}"} if token else {})}
+    req = urllib.request.Request(base_url.rstrip("/") + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout_s) as response:
             status, raw = response.status, response.read()
@@ -52,8 +58,13 @@ def check_health(base_url: str, allow_degraded: bool) -> str:
     return f"GET /api/health: {state}"
 
 
-def check_classify(base_url: str) -> str:
-    status, body = request(base_url, "POST", "/api/v1/classify", {"texts": list(PROBES)})
+def check_classify(base_url: str, token: str | None) -> str:
+    status, body = request(base_url, "POST", "/api/v1/classify", {"texts": list(PROBES)}, token=token)
+    if token is None:
+        code = body.get("error", {}).get("code") if isinstance(body, dict) else None
+        if status != 401 or code != "unauthorized":
+            raise SmokeFailure(f"POST /api/v1/classify without a token: expected 401 unauthorized, got HTTP {status}")
+        return "POST /api/v1/classify: 401 without a token (sign-in enforced)"
     if status != 200 or not isinstance(body, dict):
         raise SmokeFailure(f"POST /api/v1/classify: HTTP {status}: {body}")
     results = body.get("results") or []
@@ -69,12 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait", type=float, default=300.0, help="seconds to wait for the app to answer")
     parser.add_argument("--allow-degraded", action="store_true",
                         help="accept a degraded health status (a dependency such as Redis is unreachable)")
+    parser.add_argument("--token", default=os.environ.get("SMOKE_TEST_TOKEN") or None,
+                        help="a bearer token for the API (default: SMOKE_TEST_TOKEN); without one, checks the 401")
     args = parser.parse_args(argv)
 
     deadline = time.monotonic() + args.wait
     while True:
         try:
-            lines = [check_health(args.base_url, args.allow_degraded), check_classify(args.base_url)]
+            lines = [check_health(args.base_url, args.allow_degraded), check_classify(args.base_url, args.token)]
         except SmokeFailure as failure:
             if time.monotonic() >= deadline:
                 print(f"smoke test FAILED: {failure}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -41,6 +42,10 @@ class Cache(Protocol):
     def set_many(self, items: Mapping[str, str], ttl_s: int) -> None: ...
 
     def delete(self, keys: Sequence[str]) -> None: ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every key starting with ``prefix`` (a tenant's erasure); returns how many."""
+        ...
 
     def health(self) -> DependencyHealth: ...
 
@@ -83,6 +88,15 @@ class MemoryCache:
         with self._lock:
             for key in keys:
                 self._items.pop(key, None)
+
+    def delete_prefix(self, prefix: str) -> int:
+        if not prefix:
+            raise ValueError("delete_prefix needs a prefix; it never empties the whole cache")
+        with self._lock:
+            doomed = [key for key in self._items if key.startswith(prefix)]
+            for key in doomed:
+                del self._items[key]
+        return len(doomed)
 
     def health(self) -> DependencyHealth:
         return DependencyHealth("cache", "ok", f"in-process LRU, {len(self._items)} items")
@@ -193,6 +207,25 @@ class RedisCache:
     def delete(self, keys: Sequence[str]) -> None:
         if keys:
             self._call(lambda: self._client.delete(*keys))
+
+    def delete_prefix(self, prefix: str) -> int:
+        """SCAN (never KEYS, which blocks the server) for the prefix, UNLINK in batches."""
+        if not prefix:
+            raise ValueError("delete_prefix needs a prefix; it never empties the whole cache")
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
+
+        def erase() -> int:
+            removed, batch = 0, []
+            for key in self._client.scan_iter(match=pattern, count=1000):
+                batch.append(key)
+                if len(batch) == 500:
+                    removed += self._client.unlink(*batch)
+                    batch = []
+            if batch:
+                removed += self._client.unlink(*batch)
+            return removed
+
+        return self._call(erase)
 
     def health(self) -> DependencyHealth:
         try:

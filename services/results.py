@@ -44,6 +44,7 @@ class VideoRecord:
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
     metrics: dict | None = None
+    created_by: str = ""  # the user who created the upload (a coach may delete only their own)
     etag: str = ""
 
     def to_dict(self) -> dict:
@@ -64,6 +65,7 @@ class FeedbackRecord:
     question_index: int | None = None
     reviewer: str = ""
     note: str = ""
+    created_by: str = ""  # the signed-in user who gave it
     created_at: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict:
@@ -89,7 +91,13 @@ class ResultsStore(Protocol):
 
     def save_feedback(self, record: FeedbackRecord) -> None: ...
 
-    def list_feedback(self, tenant_id: str, limit: int = 100) -> list[FeedbackRecord]: ...
+    def list_feedback(self, tenant_id: str, limit: int = 100, created_by: str | None = None) -> list[FeedbackRecord]:
+        """The tenant's newest feedback; with ``created_by``, only that user's."""
+        ...
+
+    def delete_tenant(self, tenant_id: str) -> int:
+        """Erase every document of the tenant (videos, analyses, questions, feedback); returns how many."""
+        ...
 
     def health(self) -> DependencyHealth: ...
 
@@ -103,6 +111,7 @@ class SqliteResultsStore:
         self._lock = threading.RLock()  # one connection; reads must not see another thread's open transaction
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
         self._db.executescript(
             """
             CREATE TABLE IF NOT EXISTS videos (
@@ -217,12 +226,29 @@ class SqliteResultsStore:
             self._db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
                              (record.tenant_id, record.feedback_id, record.created_at, json.dumps(record.to_dict())))
 
-    def list_feedback(self, tenant_id: str, limit: int = 100) -> list[FeedbackRecord]:
+    def list_feedback(self, tenant_id: str, limit: int = 100, created_by: str | None = None) -> list[FeedbackRecord]:
+        query, parameters = "SELECT doc FROM feedback WHERE tenant_id = ?", [tenant_id]
+        if created_by is not None:
+            query += " AND json_extract(doc, '$.created_by') = ?"
+            parameters.append(created_by)
         with self._lock:
-            rows = self._db.execute(
-                "SELECT doc FROM feedback WHERE tenant_id = ? ORDER BY created_at DESC LIMIT ?", (tenant_id, limit)
-            ).fetchall()
+            rows = self._db.execute(query + " ORDER BY created_at DESC LIMIT ?", (*parameters, limit)).fetchall()
         return [FeedbackRecord(**json.loads(doc)) for (doc,) in rows]
+
+    def delete_tenant(self, tenant_id: str) -> int:
+        removed = 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for table in ("videos", "analyses", "questions", "feedback"):
+                    removed += self._db.execute(f"DELETE FROM {table} WHERE tenant_id = ?", (tenant_id,)).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            # The write-ahead log still holds the deleted pages until a checkpoint: fold and truncate it.
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed
 
     def health(self) -> DependencyHealth:
         try:

@@ -275,17 +275,41 @@ class CosmosResultsStore:
             time.sleep(0.05)  # a concurrent save or delete is replacing this revision
         raise RuntimeError(f"analysis of {tenant_id}/{video_id}: questions do not match revision {doc['rev']}")
 
-    # --- health ---------------------------------------------------------------------------
+    # --- erasure -----------------------------------------------------------------------------
+
+    def delete_tenant(self, tenant_id: str) -> int:
+        """Every document of the tenant in the three containers. The tenant's partitions are
+        read by id and deleted one by one (``delete_all_items_by_partition_key`` is a preview
+        feature the emulators lack); questions by video, in transactional batches."""
+        if not _valid_key(tenant_id):
+            return 0
+        removed = 0
+        for container in (self._videos, self._feedback):
+            ids = list(container.query_items("SELECT VALUE c.id FROM c WHERE c.tenant_id = @tenant",
+                                             parameters=[{"name": "@tenant", "value": tenant_id}],
+                                             partition_key=tenant_id))
+            removed += sum(self._delete(container, item, tenant_id) for item in ids)
+        rows = list(self._questions.query_items(
+            "SELECT c.id, c.video_id FROM c WHERE c.tenant_id = @tenant",
+            parameters=[{"name": "@tenant", "value": tenant_id}], enable_cross_partition_query=True))
+        by_video: dict[str, list[str]] = {}
+        for row in rows:
+            by_video.setdefault(row["video_id"], []).append(row["id"])
+        for video_id, ids in by_video.items():
+            self._delete_questions(tenant_id, video_id, ids)
+        return removed + len(rows)
 
     # --- reviewers' feedback ------------------------------------------------------------
 
     def save_feedback(self, record: FeedbackRecord) -> None:
         self._feedback.upsert_item({"id": record.feedback_id, **record.to_dict()})
 
-    def list_feedback(self, tenant_id: str, limit: int = 100) -> list[FeedbackRecord]:
+    def list_feedback(self, tenant_id: str, limit: int = 100, created_by: str | None = None) -> list[FeedbackRecord]:
+        author = "" if created_by is None else " AND c.created_by = @author"
         items = self._feedback.query_items(
-            "SELECT TOP @limit * FROM c WHERE c.tenant_id = @tenant ORDER BY c.created_at DESC",
-            parameters=[{"name": "@limit", "value": int(limit)}, {"name": "@tenant", "value": tenant_id}],
+            f"SELECT TOP @limit * FROM c WHERE c.tenant_id = @tenant{author} ORDER BY c.created_at DESC",
+            parameters=[{"name": "@limit", "value": int(limit)}, {"name": "@tenant", "value": tenant_id},
+                        *([{"name": "@author", "value": created_by}] if created_by is not None else [])],
             partition_key=tenant_id,
         )
         names = {f.name for f in fields(FeedbackRecord)}

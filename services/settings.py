@@ -57,6 +57,20 @@ class Settings:
     cosmos_endpoint: str | None = None
     cosmos_key: str | None = None  # emulators only; in Azure the app's identity
     cosmos_database: str = "classroom"
+    # Sign-in (docs/security.md). Unset AUTH_ISSUER: devhost's local OpenID provider at
+    # PUBLIC_BASE_URL/devhost/identity. In Azure: the Entra ID (or External ID) issuer.
+    auth_issuer: str | None = None
+    auth_audience: str = "api://classroom-video"  # comma-separated: any of them
+    auth_tenant_claim: str = "tid"
+    auth_roles_claim: str = "roles"
+    auth_user_claim: str = "oid"
+    auth_clock_skew_s: int = 60
+    auth_allowed_tenants: str = ""  # comma-separated organisation ids; empty: any the issuer vouches for
+    # Rate limits (the `limits` library's notation; ";" joins several windows).
+    rate_limit_classify_user: str = "30/10 seconds;300/hour"
+    rate_limit_classify_tenant: str = "300/minute"
+    rate_limit_upload_user: str = "20/hour"
+    rate_limit_upload_tenant: str = "200/hour"
     # Set by the Functions host (Azure, and `func start`): there the embedded adapters would
     # queue jobs no worker reads and keep results on one instance's disk, so every real
     # connection is required and a missing one is an error, never a silent fallback.
@@ -98,6 +112,17 @@ class Settings:
             cosmos_endpoint=_text(env, "COSMOS_ENDPOINT"),
             cosmos_key=_text(env, "COSMOS_KEY"),
             cosmos_database=_text(env, "COSMOS_DATABASE") or cls.cosmos_database,
+            auth_issuer=(_text(env, "AUTH_ISSUER") or "").rstrip("/") or None,
+            auth_audience=_text(env, "AUTH_AUDIENCE") or cls.auth_audience,
+            auth_tenant_claim=_text(env, "AUTH_TENANT_CLAIM") or cls.auth_tenant_claim,
+            auth_roles_claim=_text(env, "AUTH_ROLES_CLAIM") or cls.auth_roles_claim,
+            auth_user_claim=_text(env, "AUTH_USER_CLAIM") or cls.auth_user_claim,
+            auth_clock_skew_s=_number(env, "AUTH_CLOCK_SKEW_SECONDS", cls.auth_clock_skew_s, int),
+            auth_allowed_tenants=_text(env, "AUTH_ALLOWED_TENANTS") or "",
+            rate_limit_classify_user=_rate(env, "RATE_LIMIT_CLASSIFY_PER_USER", cls.rate_limit_classify_user),
+            rate_limit_classify_tenant=_rate(env, "RATE_LIMIT_CLASSIFY_PER_TENANT", cls.rate_limit_classify_tenant),
+            rate_limit_upload_user=_rate(env, "RATE_LIMIT_UPLOADS_PER_USER", cls.rate_limit_upload_user),
+            rate_limit_upload_tenant=_rate(env, "RATE_LIMIT_UPLOADS_PER_TENANT", cls.rate_limit_upload_tenant),
             functions_host=bool(_text(env, "FUNCTIONS_WORKER_RUNTIME")),
         )
 
@@ -115,12 +140,24 @@ class Settings:
         if not (self.servicebus_connection_string or self.servicebus_namespace):
             missing.append("jobs: set ServiceBusConnection__fullyQualifiedNamespace (identity-based) or "
                            "ServiceBusConnection")
+        if not self.auth_issuer:  # devhost's provider (the default) does not exist under the host
+            missing.append("identity: set AUTH_ISSUER (e.g. https://login.microsoftonline.com/{tenant-id}/v2.0) "
+                           "and AUTH_AUDIENCE")
         return missing
 
     @property
     def worker_threads(self) -> int:
         """Jobs one worker process transcribes at once."""
         return self.worker_concurrency or min(4, os.cpu_count() or 1)
+
+    @property
+    def issuer(self) -> str:
+        """The token issuer the app trusts: AUTH_ISSUER, else devhost's local provider."""
+        return self.auth_issuer or f"{self.public_base_url.rstrip('/')}/devhost/identity"
+
+    @property
+    def audiences(self) -> list[str]:
+        return [a.strip() for a in self.auth_audience.split(",") if a.strip()]
 
     @property
     def data_path(self) -> Path:
@@ -134,6 +171,11 @@ def build_cache(settings: Settings) -> Cache:
     if settings.redis_host:
         return RedisCache.with_entra_id(settings.redis_host, retry_after_s=settings.redis_retry_after_s)
     return MemoryCache(max_items=settings.memory_cache_max_items)
+
+
+def require(settings: Settings, port: str) -> None:
+    """SettingsError if the Functions host lacks what ``port`` needs (see missing_connections)."""
+    _require(settings, port)
 
 
 def _require(settings: Settings, port: str) -> None:
@@ -214,6 +256,19 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
 def _text(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate limit such as "30/10 seconds;300/hour", checked now so a typo fails at start."""
+    from limits import parse_many
+
+    value = _text(env, name) or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise SettingsError(f"setting {name}={value!r} is not a rate limit such as '30/minute' or "
+                            "'10/second;300/hour'") from None
+    return value
 
 
 def _number(env: Mapping[str, str], name: str, default, kind, allow_zero: bool = False):

@@ -1,7 +1,10 @@
-"""Shared fixtures: a real redis-server and the app served by devhost over real HTTP."""
+"""Shared fixtures: a real redis-server, the app served by devhost over real HTTP, and
+bearer tokens from devhost's local OpenID provider (its signing key lives in a folder of
+this test session, never a developer's .devhost/)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -14,6 +17,7 @@ import redis
 from blueprints import dependencies
 from devhost.asgi import LoopbackServer, free_port  # noqa: F401 - tests import free_port from here
 from devhost.http_host import FunctionAppAsgi
+from devhost.identity import mint_token
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -102,6 +106,33 @@ def app_settings(monkeypatch):
     reset_dependencies()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def identity_home(tmp_path_factory):
+    """The local provider's signing key for this session (subprocesses inherit the setting)."""
+    folder = tmp_path_factory.mktemp("identity")
+    saved = os.environ.get("DEVHOST_IDENTITY_DIR")
+    os.environ["DEVHOST_IDENTITY_DIR"] = str(folder)
+    yield folder
+    if saved is None:
+        os.environ.pop("DEVHOST_IDENTITY_DIR", None)
+    else:
+        os.environ["DEVHOST_IDENTITY_DIR"] = saved
+
+
+TENANT, USER = "school-a", "coach-1"
+
+
+def token_for(tenant: str = TENANT, user: str = USER, role: str = "coach", lifetime_s: int = 600) -> str:
+    """A token the app accepts with its current settings, as devhost's provider issues them."""
+    settings = dependencies.settings()
+    return mint_token(tenant, user, role, issuer=settings.issuer, audience=settings.audiences[0],
+                      lifetime_s=lifetime_s)
+
+
+def bearer(tenant: str = TENANT, user: str = USER, role: str = "coach") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(tenant, user, role)}"}
+
+
 @pytest.fixture(scope="session")
 def served_app():
     with LoopbackServer(FunctionAppAsgi()) as server:
@@ -110,6 +141,8 @@ def served_app():
 
 @pytest.fixture
 def api(served_app, app_settings):
-    """An HTTP client for the served app, with the embedded-default settings."""
-    with httpx.Client(base_url=served_app.base_url, timeout=10) as client:
+    """An HTTP client for the served app, with the embedded-default settings, signed in
+    as a coach of TENANT (the app's issuer is the provider devhost serves beside it)."""
+    app_settings(PUBLIC_BASE_URL=served_app.base_url)
+    with httpx.Client(base_url=served_app.base_url, timeout=10, headers=bearer()) as client:
         yield client

@@ -176,3 +176,23 @@ def test_azure_cache_for_redis_hosts_keep_port_6380_while_they_last():
 def test_a_redis_host_that_is_not_a_host_name_is_a_clear_error(bad):
     with pytest.raises(ValueError, match="REDIS_HOST must be a bare host name"):
         RedisCache.with_entra_id(bad, credential=object())
+
+
+def test_memory_cache_delete_prefix_removes_only_that_prefix():
+    cache = MemoryCache()
+    cache.set_many({"oeqceq:school-a:m:1": "0.1", "oeqceq:school-a:m:2": "0.2", "oeqceq:school-ab:m:1": "0.3"}, 60)
+    assert cache.delete_prefix("oeqceq:school-a:") == 2
+    assert cache.get_many(["oeqceq:school-a:m:1", "oeqceq:school-ab:m:1"]) == [None, "0.3"]
+    with pytest.raises(ValueError):
+        cache.delete_prefix("")
+
+
+def test_redis_cache_delete_prefix_scans_and_escapes_the_pattern(live_redis):
+    cache = RedisCache(live_redis.url)
+    many = {f"oeqceq:school-a:m:{i}": "0.5" for i in range(1200)}  # more than one SCAN page and UNLINK batch
+    cache.set_many({**many, "oeqceq:school-ab:m:1": "0.3", "a*b:1": "x", "axb:1": "y"}, 60)
+    assert cache.delete_prefix("oeqceq:school-a:") == 1200
+    assert cache.delete_prefix("a*b:") == 1  # a literal *, not a wildcard
+    assert sorted(live_redis.client().keys("*")) == ["axb:1", "oeqceq:school-ab:m:1"]
+    with pytest.raises(ValueError):
+        cache.delete_prefix("")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -39,7 +40,8 @@ def test_routes_come_from_function_app():
     routes = {f.route: f.name for f in http_functions()}
     assert routes == {"v1/classify": "classify", "v1/models": "list_models", "health": "health",
                       "v1/videos": "videos", "v1/videos/{video_id}": "video",
-                      "v1/videos/{video_id}/analysis": "video_analysis", "v1/feedback": "feedback"}
+                      "v1/videos/{video_id}/analysis": "video_analysis", "v1/feedback": "feedback",
+                      "v1/tenant": "erase_tenant", "openapi.json": "openapi"}
 
 
 def toy_app():
@@ -156,8 +158,16 @@ def test_cli_serve_answers_http():
     try:
         wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/api/health").status_code == 200,
                    timeout_s=30, what="devhost serve")
-        response = httpx.post(f"http://127.0.0.1:{port}/api/v1/classify", json={"text": "How does it feel?"})
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.post(f"{base}/api/v1/classify", json={"text": "How does it feel?"}).status_code == 401
+        minted = subprocess.run([sys.executable, "-m", "devhost", "token", "--tenant", "t1", "--user", "u1"], cwd=REPO,
+                                env={**os.environ, "PUBLIC_BASE_URL": base}, capture_output=True, text=True, timeout=60)
+        token = minted.stdout.strip().splitlines()[-1]
+        response = httpx.post(f"{base}/api/v1/classify", json={"text": "How does it feel?"},
+                              headers={"Authorization": f"Bearer {token}"})
         assert response.json()["results"][0]["label"] == "OEQ"
+        assert httpx.get(f"{base}/devhost/identity/.well-known/openid-configuration").json()["issuer"] == \
+            f"{base}/devhost/identity"
     finally:
         server.terminate()
         server.wait(timeout=10)

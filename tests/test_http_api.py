@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from blueprints.classify import MAX_TEXT_CHARS, MAX_TEXTS
+from blueprints.contract import MAX_TEXT_CHARS, MAX_TEXTS
 from blueprints.dependencies import prediction_key
 from blueprints.http import MAX_BODY_BYTES
 from models.oeq_ceq.text import normalize_text
+from tests.conftest import TENANT, bearer
 
 
 def error_code(response) -> str:
@@ -59,6 +60,7 @@ def test_classify_accepts_the_maximum(api):
         (b'["a list"]', "invalid_request"),
         (b"{}", "invalid_request"),
         (b'{"text": "a", "texts": ["b"]}', "invalid_request"),
+        (b'{"text": "a", "extra": 1}', "invalid_request"),
         (b'{"text": null}', "invalid_request"),
         (b'{"text": 42}', "invalid_request"),
         (b'{"text": ["nested"]}', "invalid_request"),
@@ -82,7 +84,7 @@ def test_classify_rejects_bad_requests_with_400(api, body, code):
 def test_error_messages_say_where_the_problem_is(api):
     response = api.post("/api/v1/classify", json={"texts": ["ok", 3]})
     assert '"texts"[1]' in response.json()["error"]["message"]
-    assert "a number" in response.json()["error"]["message"]
+    assert "not a number" in response.json()["error"]["message"]
 
 
 def test_huge_body_is_413(api):
@@ -104,10 +106,11 @@ def test_wrong_method_is_405_with_allow(api, method, path, allowed):
     assert error_code(response) == "method_not_allowed"
 
 
-def test_unknown_route_is_404_json(api):
+def test_unknown_route_is_the_hosts_bare_404(api):
+    """What the Functions host answers for a route no function declares: 404, no body."""
     response = api.get("/api/v1/nothing-here")
     assert response.status_code == 404
-    assert error_code(response) == "not_found"
+    assert response.content == b""
 
 
 def test_models_describes_the_served_model(api):
@@ -134,12 +137,13 @@ def test_health_with_embedded_defaults(api):
     assert all(d["status"] == "ok" for d in body["dependencies"].values())
 
 
-def test_under_the_functions_host_missing_connections_are_down_not_embedded(api, app_settings, monkeypatch):
+def test_under_the_functions_host_missing_connections_are_down_not_embedded(api, app_settings, monkeypatch,
+                                                                           served_app):
     """No silent fallback: the folder/SQLite/in-process adapters would keep jobs no worker
     reads and results on one instance's disk."""
     for name in ("AzureWebJobsStorage", "COSMOS_ENDPOINT", "ServiceBusConnection"):
         monkeypatch.delenv(name, raising=False)
-    app_settings(FUNCTIONS_WORKER_RUNTIME="python")
+    app_settings(FUNCTIONS_WORKER_RUNTIME="python", AUTH_ISSUER=f"{served_app.base_url}/devhost/identity")
     response = api.get("/api/health")
     assert response.status_code == 503
     body = response.json()
@@ -153,6 +157,12 @@ def test_under_the_functions_host_missing_connections_are_down_not_embedded(api,
     assert created.status_code == 500
     assert created.json()["error"]["code"] == "invalid_setting"
     assert "COSMOS_ENDPOINT" in created.json()["error"]["message"]
+    # Nor a silent fallback to devhost's sign-in: under the host AUTH_ISSUER must be set.
+    monkeypatch.delenv("AUTH_ISSUER")
+    app_settings()
+    refused = api.get("/api/v1/videos")
+    assert refused.status_code == 500 and refused.json()["error"]["code"] == "invalid_setting"
+    assert "AUTH_ISSUER" in refused.json()["error"]["message"]
 
 
 def test_a_dependency_that_hangs_is_reported_within_the_time_limit():
@@ -173,7 +183,7 @@ def test_predictions_are_cached_in_redis(api, app_settings, live_redis):
     app_settings(REDIS_URL=live_redis.url)
     text = "Why did the tower fall down?"
     first = api.post("/api/v1/classify", json={"text": text}).json()
-    key = prediction_key(first["model_version"], normalize_text(text))
+    key = prediction_key(first["model_version"], normalize_text(text), TENANT)
     store = live_redis.client()
     assert float(store.get(key)) == pytest.approx(first["results"][0]["oeq_probability"], abs=1e-4)
     assert 0 < store.ttl(key) <= 7 * 24 * 3600
@@ -190,6 +200,9 @@ def test_cache_key_is_the_normalised_text(api, app_settings, live_redis):
     assert len(live_redis.client().keys("oeqceq:*")) == 1
     api.post("/api/v1/classify", json={"text": "what is that?"})  # same normalised text
     assert len(live_redis.client().keys("oeqceq:*")) == 1
+    # Another organisation's identical text is its own entry: no cross-tenant cache hits.
+    api.post("/api/v1/classify", json={"text": "what is that?"}, headers=bearer(tenant="school-b"))
+    assert sorted(k.split(":")[1] for k in live_redis.client().keys("oeqceq:*")) == ["school-a", "school-b"]
 
 
 def test_health_reports_redis_ok(api, app_settings, live_redis):
@@ -251,7 +264,11 @@ def test_feedback_on_a_typed_question_stores_the_model_label_beside_the_reviewer
     assert stored["model_version"].startswith("oeq-ceq-")
     listed = api.get("/api/v1/feedback").json()["feedback"]
     assert [f["feedback_id"] for f in listed] == [stored["feedback_id"]]
-    assert api.get("/api/v1/feedback", headers={"X-Tenant-Id": "another"}).json()["feedback"] == []
+    assert api.get("/api/v1/feedback", headers=bearer(tenant="another")).json()["feedback"] == []
+    # A colleague (another coach) sees only their own; an admin sees the organisation's.
+    assert api.get("/api/v1/feedback", headers=bearer(user="coach-2")).json()["feedback"] == []
+    admin = api.get("/api/v1/feedback", headers=bearer(user="head-1", role="admin")).json()["feedback"]
+    assert [(f["feedback_id"], f["created_by"]) for f in admin] == [(stored["feedback_id"], "coach-1")]
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ def test_function_app_only_builds_the_app_and_registers_blueprints():
 
 def setting_names() -> set[str]:
     source = (REPO / "services" / "settings.py").read_text()
-    return set(re.findall(r'_(?:text|number)\(env, "([A-Z_]+)"', source))
+    return set(re.findall(r'_(?:text|number|rate|choice)\(env, "([A-Z_]+)"', source))
 
 
 def test_every_setting_is_in_the_example_and_the_readme():

@@ -414,3 +414,50 @@ def test_feedback_is_listed_newest_first_per_tenant(store, tenant):
     assert [(f.feedback_id, f.label, f.text) for f in listed] == [("f2", "OEQ", "Question 2?"), ("f1", "CEQ", "Question 1?")]
     assert listed[0].model_label == "CEQ" and listed[0].model_version == "m1"
     assert [f.feedback_id for f in store.list_feedback("other-" + tenant)] == ["x"]
+
+
+def test_feedback_can_be_listed_for_one_author(store, tenant):
+    from services.results import FeedbackRecord
+
+    for i, author in enumerate(["coach-1", "coach-2", "coach-1"]):
+        store.save_feedback(FeedbackRecord(tenant_id=tenant, feedback_id=f"f{i}", text=f"Q{i}?", label="OEQ",
+                                           created_by=author, created_at=1000.0 + i))
+    assert [f.feedback_id for f in store.list_feedback(tenant, created_by="coach-1")] == ["f2", "f0"]
+    assert [f.feedback_id for f in store.list_feedback(tenant, created_by="nobody")] == []
+    assert len(store.list_feedback(tenant)) == 3
+
+
+# --- erasing a tenant (GDPR) -------------------------------------------------------------------------
+
+
+def test_delete_tenant_removes_every_document_of_the_tenant_and_nothing_else(backend, tenant):
+    from services.results import FeedbackRecord
+
+    store, other = backend.open(), "other-" + tenant
+    for owner in (tenant, other):
+        for video_id in ("v1", "v2"):
+            store.create_video(new_video(owner, video_id, created_by="coach-1"))
+            store.save_analysis(owner, video_id, analysis_doc(video_id, [question(0), question(1)]))
+        store.save_feedback(FeedbackRecord(tenant_id=owner, feedback_id="f1", text="Why?", label="OEQ"))
+    # 2 videos + 2 analyses + 4 questions + 1 feedback
+    assert store.delete_tenant(tenant) == 9
+    reopened = backend.open()  # what another client (another instance) sees
+    assert reopened.recent_videos(tenant) == [] and reopened.list_feedback(tenant) == []
+    assert reopened.get_video(tenant, "v1") is None and reopened.get_analysis(tenant, "v2") is None
+    assert [v.video_id for v in reopened.recent_videos(other)] == ["v2", "v1"]
+    assert reopened.get_analysis(other, "v1")["questions"] == [question(0), question(1)]
+    assert [f.feedback_id for f in reopened.list_feedback(other)] == ["f1"]
+    assert store.delete_tenant(tenant) == 0
+
+
+def test_sqlite_erasure_leaves_no_trace_of_the_text_in_the_files(tmp_path, tenant):
+    """secure_delete and a WAL checkpoint: the erased text is not left in free pages or the log."""
+    from services.results import FeedbackRecord
+
+    store = SqliteResultsStore(tmp_path / "r.sqlite3")
+    private_text = "Where did the zebra-crossing-9137 go?"
+    store.save_feedback(FeedbackRecord(tenant_id=tenant, feedback_id="f1", text=private_text, label="OEQ"))
+    store.create_video(new_video(tenant, "v1", filename="zebra-crossing-9137.mp4"))
+    store.delete_tenant(tenant)
+    for path in tmp_path.iterdir():
+        assert b"zebra-crossing-9137" not in path.read_bytes(), path.name

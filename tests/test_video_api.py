@@ -13,6 +13,7 @@ from devhost.asgi import LoopbackServer, free_port
 from devhost.http_host import FunctionAppAsgi
 from devhost.platform import LocalPlatform
 from services.blobs import CHUNKS, VIDEOS
+from tests.conftest import TENANT, bearer
 from tests.speech_fixtures import Utterance, build_speech, make_random_bytes, make_video_without_audio, wrap_as_video
 
 
@@ -30,7 +31,7 @@ def api(app_settings, tmp_path):
     port = free_port()
     app_settings(DATA_DIR=str(tmp_path / "data"), PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
     with LocalPlatform() as platform, LoopbackServer(FunctionAppAsgi(platform=platform), port) as server:
-        with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        with httpx.Client(base_url=server.base_url, timeout=30, headers=bearer()) as client:
             yield client
 
 
@@ -80,8 +81,8 @@ def test_upload_analyse_read_and_delete(api, lesson):
     assert deleted.status_code == 200 and deleted.json() == {"video_id": video_id, "deleted": True}
     assert api.get(f"/api/v1/videos/{video_id}").status_code == 404
     assert api.get(f"/api/v1/videos/{video_id}/analysis").status_code == 404
-    assert dependencies.blobs().list(VIDEOS, f"default/{video_id}") == []
-    assert dependencies.blobs().list(CHUNKS, f"default/{video_id}/") == []
+    assert dependencies.blobs().list(VIDEOS, f"{TENANT}/{video_id}") == []
+    assert dependencies.blobs().list(CHUNKS, f"{TENANT}/{video_id}/") == []
     assert api.delete(f"/api/v1/videos/{video_id}").status_code == 404
 
 
@@ -108,11 +109,36 @@ def test_a_bad_upload_fails_the_video_with_its_reason(api, tmp_path, kind):
 
 
 def test_tenants_do_not_see_each_other(api):
-    created = api.post("/api/v1/videos", json={"filename": "a.mp4"}, headers={"X-Tenant-Id": "school-a"}).json()
-    assert api.get(f"/api/v1/videos/{created['video_id']}", headers={"X-Tenant-Id": "school-a"}).status_code == 200
-    assert api.get(f"/api/v1/videos/{created['video_id']}", headers={"X-Tenant-Id": "school-b"}).status_code == 404
-    assert api.get("/api/v1/videos", headers={"X-Tenant-Id": "school-b"}).json()["videos"] == []
-    assert "/school-a/" in created["upload_url"]
+    created = api.post("/api/v1/videos", json={"filename": "a.mp4"}).json()
+    video = f"/api/v1/videos/{created['video_id']}"
+    assert api.get(video).status_code == 200
+    other = bearer(tenant="school-b", role="admin")
+    missing = api.get(f"/api/v1/videos/{'0' * 32}", headers=other)
+    for attempt in (api.get(video, headers=other), api.get(video + "/analysis", headers=other),
+                    api.delete(video, headers=other)):
+        assert attempt.status_code == 404  # exactly what a video that does not exist answers
+        assert attempt.json()["error"]["code"] == missing.json()["error"]["code"] == "not_found"
+    assert api.get("/api/v1/videos", headers=other).json()["videos"] == []
+    assert f"/{TENANT}/" in created["upload_url"]
+    assert api.get(video).status_code == 200  # the other tenant's delete touched nothing
+
+
+def test_the_x_tenant_id_header_is_ignored(api):
+    created = api.post("/api/v1/videos", json={"filename": "a.mp4"}, headers={"X-Tenant-Id": "school-b"}).json()
+    assert f"/{TENANT}/" in created["upload_url"]
+    school_b_reader = {**bearer(tenant="school-b", role="reader"), "X-Tenant-Id": TENANT}
+    assert api.get(f"/api/v1/videos/{created['video_id']}", headers=school_b_reader).status_code == 404
+
+
+def test_a_coach_deletes_only_their_own_videos_an_admin_any(api):
+    created = api.post("/api/v1/videos", json={"filename": "a.mp4"}).json()
+    video = f"/api/v1/videos/{created['video_id']}"
+    colleague = api.delete(video, headers=bearer(user="coach-2"))
+    assert colleague.status_code == 403 and colleague.json()["error"]["code"] == "forbidden"
+    assert api.delete(video, headers=bearer(role="reader")).status_code == 403
+    assert api.get(video).status_code == 200
+    assert api.delete(video, headers=bearer(user="head-1", role="admin")).status_code == 200
+    assert api.get(video).status_code == 404
 
 
 def test_upload_url_cannot_be_tampered_with(api, lesson):
@@ -129,7 +155,8 @@ def test_upload_url_cannot_be_tampered_with(api, lesson):
         ("POST", "/api/v1/videos", {"filename": "notes.txt"}, {}, 400, "unsupported_file_type"),
         ("POST", "/api/v1/videos", {"filename": ""}, {}, 400, "invalid_request"),
         ("POST", "/api/v1/videos", {"filename": 7}, {}, 400, "invalid_request"),
-        ("POST", "/api/v1/videos", {}, {"X-Tenant-Id": "../etc"}, 400, "invalid_tenant"),
+        ("POST", "/api/v1/videos", {"filename": "a/b.mp4"}, {}, 400, "unsupported_file_type"),
+        ("POST", "/api/v1/videos", {"filename": "a.mp4", "owner": "x"}, {}, 400, "invalid_request"),
         ("GET", "/api/v1/videos/" + "a" * 32, None, {}, 404, "not_found"),
         ("GET", "/api/v1/videos/not-an-id", None, {}, 404, "not_found"),
         ("DELETE", "/api/v1/videos/" + "b" * 32, None, {}, 404, "not_found"),

@@ -16,9 +16,8 @@ from devhost.http_host import FunctionAppAsgi
 from devhost.platform import LocalPlatform, service_bus_message
 from services.blobs import CHUNKS, VIDEOS
 from services.jobs import RESULTS_QUEUE, Received
+from tests.conftest import TENANT, bearer
 from tests.speech_fixtures import Utterance, build_speech, wrap_as_video
-
-TENANT = "default"
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +38,7 @@ def served(app_settings, tmp_path):
     app_settings(DATA_DIR=str(tmp_path / "data"), PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
                  CHUNK_SECONDS="8", CHUNK_OVERLAP_SECONDS="1", CHUNKS_PER_BATCH="2", WORKER_CONCURRENCY="1")
     with LocalPlatform() as platform, LoopbackServer(FunctionAppAsgi(platform=platform), port) as server:
-        with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        with httpx.Client(base_url=server.base_url, timeout=30, headers=bearer()) as client:
             yield client, platform
 
 
