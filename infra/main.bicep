@@ -233,6 +233,23 @@ param frontDoorSku string = ''
 @description('Function app host name of a second region\'s deployment, the failover origin of Front Door; empty for none.')
 param frontDoorSecondaryOriginHostName string = ''
 
+@description('Token issuer the app trusts (AUTH_ISSUER): https://login.microsoftonline.com/{tenant-id}/v2.0, or …/{tenantid}/v2.0 for a multi-tenant app. Empty: the app reports the missing setting in /api/health and refuses every protected route.')
+param authIssuer string = ''
+@description('Audience (AUTH_AUDIENCE): the app registration\'s Application ID URI.')
+param authAudience string = 'api://classroom-video'
+@description('Organisations (tid) allowed to sign in, comma-separated; empty for any the issuer accepts.')
+param authAllowedTenants string = ''
+@description('API Management in front of the API (imports infra/openapi.json, validates tokens, rate-limits by caller where the tier allows). Deployed when a publisher e-mail is given.')
+param apimPublisherEmail string = ''
+param apimPublisherName string = 'Classroom video platform'
+@allowed([
+  'Consumption'
+  'Developer'
+  'BasicV2'
+  'StandardV2'
+])
+param apimSkuName string = 'Consumption'
+
 // --- names ----------------------------------------------------------------------------
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -258,6 +275,7 @@ var names = {
   containerAppsEnvironment: 'cae-${resourceToken}'
   worker: 'ca-worker-${resourceToken}'
   staticWebApp: 'stapp-${resourceToken}'
+  apim: 'apim-${resourceToken}'
   frontDoor: 'afd-${resourceToken}'
 }
 // Flex Consumption deployment package container (same naming as the azd samples).
@@ -476,6 +494,9 @@ var functionAppSettings = {
   JOB_MAX_DELIVERY_COUNT: jobMaxDeliveryCount
   PREDICTION_CACHE_TTL_SECONDS: predictionCacheTtlSeconds
   UPLOAD_URL_TTL_SECONDS: uploadUrlTtlSeconds
+  AUTH_ISSUER: authIssuer
+  AUTH_AUDIENCE: authAudience
+  AUTH_ALLOWED_TENANTS: authAllowedTenants
 }
 
 module functionApp 'modules/function-app.bicep' = {
@@ -544,6 +565,22 @@ module frontDoor 'modules/front-door.bicep' = if (!empty(frontDoorSku)) {
   }
 }
 
+module apim 'modules/apim.bicep' = if (!empty(apimPublisherEmail)) {
+  name: 'apim'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: names.apim
+    skuName: apimSkuName
+    publisherEmail: apimPublisherEmail
+    publisherName: apimPublisherName
+    functionAppHostName: functionApp.outputs.defaultHostName
+    authIssuer: authIssuer
+    authAudience: authAudience
+  }
+}
+
 module worker 'modules/container-apps.bicep' = {
   name: 'worker'
   scope: rg
@@ -604,6 +641,8 @@ output SERVICE_API_NAME string = functionApp.outputs.name
 output SERVICE_WORKER_NAME string = worker.outputs.appName
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output FUNCTION_APP_URL string = functionApp.outputs.uri
+output API_GATEWAY_URL string = !empty(apimPublisherEmail) ? apim!.outputs.apiUrl : ''
+
 @description('The API through Front Door when frontDoorSku is set, else empty.')
 output FRONT_DOOR_URL string = !empty(frontDoorSku) ? frontDoor.outputs.uri : ''
 output STATIC_WEB_APP_NAME string = staticWebApp.outputs.name

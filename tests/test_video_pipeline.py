@@ -41,10 +41,17 @@ def clip(tmp_path_factory):
 
 @pytest.fixture
 def pipeline_settings(app_settings, tmp_path):
+    # The deadline is generous here (a loaded machine transcribes slowly); the tests of the
+    # deadline itself shorten it with ``short_deadline``.
     app_settings(DATA_DIR=str(tmp_path / "data"), CHUNK_SECONDS="12", CHUNK_OVERLAP_SECONDS="2",
-                 CHUNK_TIMEOUT_SECONDS="4", CHUNK_MAX_DISPATCHES="2",
+                 CHUNK_TIMEOUT_SECONDS="60", CHUNK_MAX_DISPATCHES="2",
                  WORKER_START_GRACE_SECONDS="0")
     return app_settings
+
+
+@pytest.fixture
+def short_deadline(pipeline_settings):
+    pipeline_settings(CHUNK_TIMEOUT_SECONDS="6")
 
 
 class MisbehavingWorker(Worker):
@@ -132,20 +139,20 @@ def test_a_chunk_that_fails_is_redispatched_and_then_succeeds(clip, pipeline_set
     assert [q["label"] for q in analysis["questions"]] == ["OEQ", "CEQ"]
 
 
-def test_a_lost_result_is_redispatched_after_the_deadline(clip, pipeline_settings):
+def test_a_lost_result_is_redispatched_after_the_deadline(clip, short_deadline):
     worker = MisbehavingWorker(lambda job: "drop" if (job.index, job.attempt) == (1, 1) else None)
     status, history, _ = run_pipeline(clip[0], worker)
     assert status.output["status"] == "completed"
     assert any(e["EventType"] == 11 for e in history), "the deadline timer fired"
-    assert dispatched(history)[-1]["chunks"] == [{"index": 1, "attempt": 2}]
+    assert {"index": 1, "attempt": 2} in [c for d in dispatched(history) for c in d["chunks"]]
 
 
-def test_a_chunk_that_never_returns_fails_the_video_with_the_reason(clip, pipeline_settings):
+def test_a_chunk_that_never_returns_fails_the_video_with_the_reason(clip, short_deadline):
     worker = MisbehavingWorker(lambda job: "drop" if job.index == 1 else None)
     status, _, video_id = run_pipeline(clip[0], worker)
     assert status.runtime_status == "Completed"  # the orchestration ends cleanly; the video failed
     assert status.output["status"] == "failed"
-    reason = "chunk 2 of 2 was not transcribed after 2 attempts: no result within 4 s"
+    reason = "chunk 2 of 2 was not transcribed after 2 attempts: no result within 6 s"
     assert status.output["reason"] == reason
     record = dependencies.results().get_video(TENANT, video_id)
     assert (record.status, record.error) == ("failed", reason)
