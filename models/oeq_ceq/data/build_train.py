@@ -29,6 +29,9 @@ CATEGORIES = {
     "open_wh", "open_prompt", "yesno_open", "context_open", "hard_open", "fragment_open",
     "closed_wh", "routine", "tag", "either_or", "yesno_closed", "yesno_contrast",
     "context_closed", "hard_closed", "fragment_closed",
+    # patterns seen in real classroom transcripts (issue 14)
+    "cloze", "clarify", "tell_yesno", "narrowed", "multi_open", "multi_closed",
+    "loose_closed_wh", "declarative_q", "not_question",
 }
 
 
@@ -142,7 +145,25 @@ EXTRA = {
     "closed_wh": 0.04, "routine": 0.12, "tag": 0.50, "either_or": 0.40,
     "yesno_closed": 0.03, "yesno_contrast": 0.30, "context_closed": 0.20,
     "hard_closed": 0.40, "fragment_closed": 1.40,
+    "cloze": 0.50, "clarify": 1.00, "tell_yesno": 0.50, "narrowed": 0.50, "multi_open": 0.40,
+    "multi_closed": 0.40, "loose_closed_wh": 0.30, "declarative_q": 0.50, "not_question": 0.30,
 }
+
+# Real transcripts are cut from running speech: a snippet can start mid-sentence
+# ("...them together.") and run on past the question into the child's answer or
+# the educator's next words ("...? Walking.", "...? I don't know."). Both labels get
+# these, so the model learns they say nothing about the question.
+SNIPPET_SHARE = 0.35
+HEADS = [
+    "them together.", "in there.", "the yellow one.", "over.", "light.", "on the shelf.",
+    "all of it.", "and the blue.", "Thank you.", "Yeah.", "Okay.", "Look.", "Oh boy.",
+    "That's a good one.", "Mm-hmm.", "Wow.", "Good.", "Here you go.", "You did it.",
+]
+TAILS = [
+    "Yeah.", "No.", "I don't know.", "Okay.", "Mm-hmm.", "Thank you.", "Oh boy.",
+    "Look at that.", "Blue.", "Me!", "Two.", "Yes.", "Okay, so...", "Let's see.",
+    "That's right.", "Hmm.", "Good.", "The big one.", "Nope.", "Because.", "Let's go.",
+]
 
 
 def render(label: str, category: str, text: str, bare_ok: bool = True) -> list[tuple[str, str]]:
@@ -168,7 +189,19 @@ def render(label: str, category: str, text: str, bare_ok: bool = True) -> list[t
             out.append((asr(v, rng, False), "filler_asr"))
         else:
             out.append((v, "filler"))
+    snippet_rng = rng_for(label, category, text, "snippet")  # its own draws: other rows stay as they were
+    if snippet_rng.random() < SNIPPET_SHARE:
+        out.append((as_snippet(text, snippet_rng), "snippet"))
     return out
+
+
+def as_snippet(text: str, rng: random.Random) -> str:
+    """The seed as a cut from running speech: words before it, after it, or both."""
+    mode = rng.random()
+    head = rng.choice(HEADS) + " " if mode < 0.6 else ""
+    tail = " " + rng.choice(TAILS) if mode > 0.3 else ""
+    body = text if rng.random() < 0.6 else asr(text, rng, False) + "?"
+    return f"{head}{body}{tail}"
 
 
 def build() -> list[dict[str, str]]:
@@ -199,6 +232,11 @@ STYLE_OF_CATEGORY = {
     "fragment_open": "12 short fragment", "fragment_closed": "12 short fragment",
     "hard_open": "hard contrast pairs", "hard_closed": "hard contrast pairs",
     "yesno_closed": "plain yes/no (other)",
+    "cloze": "13 fill-in-the-blank prompt", "clarify": "14 clarification / echo",
+    "tell_yesno": "15 tell me + yes/no or one fact", "narrowed": "16 open opener narrowed by either/or",
+    "multi_open": "17 several questions, one open", "multi_closed": "18 several closed questions",
+    "loose_closed_wh": "19 loose what colour / kind / song", "declarative_q": "20 declarative question",
+    "not_question": "21 not a question (statement, command)",
 }
 
 
@@ -211,6 +249,8 @@ def styles(row: dict[str, str]) -> list[str]:
         out.append("2 lower-case ASR, no punctuation")
     if row["form"] in ("filler", "filler_asr"):
         out.append("3 filler / discourse marker / name")
+    if row["form"] == "snippet":
+        out.append("3 cut from running speech (words before/after)")
     return out
 
 
