@@ -12,9 +12,10 @@ what the context says. So each question is classified in a small window:
 
 One rule is written out rather than learnt: a follow-up that offers options ("How did
 the can feel? Heavy or light?") narrows the opener to those options, so the opener is
-read as the follow-up alone. Word n-grams cannot learn this from a few dozen examples:
-the opener's open words outweigh one "or" (measured: 15 of 19 such held-out seeds
-wrong without the rule).
+read as the follow-up alone, and a question that offers options is read without the
+sentence before it. Word n-grams cannot learn this from a few dozen examples: the
+opener's open words outweigh one "or" (measured: 15 of 19 such held-out seeds wrong
+without the rule).
 
 A turn is open-ended if any of its questions is (P(OEQ) of the turn = the largest of
 its questions'), which is how the experts who labelled the real snippets read a turn.
@@ -65,7 +66,8 @@ def question_windows(sentences: Sequence[str]) -> list[QuestionWindow]:
         if follow_up and offers_options(follow_up):
             windows.append(QuestionWindow(sentences[i], follow_up))
             continue
-        first = max(i - 1, 0)
+        # options close a question whatever came before it, so it is read alone
+        first = i if offers_options(sentences[i]) else max(i - 1, 0)
         last = i + 1 if follow_up else i
         windows.append(QuestionWindow(sentences[i], " ".join(sentences[first : last + 1])))
     return windows
