@@ -158,10 +158,10 @@ def test_batch_equals_one_by_one_and_keeps_order(model):
 
 
 def test_each_question_of_a_turn_is_classified_on_its_own(model):
-    questions = model.classify_questions("Look at the boat. Why did it sink? Is it heavy? Was it fun?")
+    questions = model.classify_questions("Look at the boat. Is it heavy? Why did it sink? Was it fun?")
     assert [(q.text, q.label) for q in questions] == [
-        ("Why did it sink?", "OEQ"), ("Is it heavy?", "CEQ"), ("Was it fun?", "CEQ")]
-    [turn] = model.classify(["Look at the boat. Why did it sink? Is it heavy? Was it fun?"])
+        ("Is it heavy?", "CEQ"), ("Why did it sink?", "OEQ"), ("Was it fun?", "CEQ")]
+    [turn] = model.classify(["Look at the boat. Is it heavy? Why did it sink? Was it fun?"])
     assert turn.label == "OEQ" and turn.oeq_probability == max(q.oeq_probability for q in questions)
 
 
@@ -171,11 +171,12 @@ def test_an_either_or_follow_up_narrows_an_open_opener(model):
     assert model.classify_questions("How did the stone feel?")[0].label == "OEQ"
 
 
-def test_question_windows_read_the_sentence_before_and_a_follow_up_question():
-    sentences = turns_module.normalized_sentences(normalize_text("It sank. Why? Did it fill up? Yes."))
+def test_question_windows_read_the_statement_before_a_short_question_only():
+    sentences = turns_module.normalized_sentences(normalize_text("It sank. Why? Did it fill up? Yes. Is it wet?"))
     assert [w.window for w in turns_module.question_windows(sentences)] == [
-        "xxbos it sank xxbos why xxq xxbos did it fill up xxq",
-        "xxbos why xxq xxbos did it fill up xxq",
+        "xxbos it sank xxbos why xxq",
+        "xxbos did it fill up xxq",
+        "xxbos is it wet xxq",
     ]
     narrowed = turns_module.question_windows(turns_module.normalized_sentences(normalize_text("How? Fast or slow?")))
     assert narrowed[0].window == "xxbos fast or slow xxq"

@@ -4,11 +4,14 @@ Real classroom turns hold more than one sentence: a statement, a question, the
 child's answer, another question ("How did the can feel? Did it feel very heavy or
 very light?"). Classifying the whole turn as one bag of n-grams lets one open word
 anywhere outweigh the question actually asked; classifying each question alone loses
-what the context says. So each question is classified in a small window:
-
-- the sentence before it (a statement that sets it up, or the question it follows up);
-- the question itself;
-- the next sentence when that is a question too ("Is it heavy? Why?").
+what the context says. So each question is classified on its own, with the statement
+before it as context when the question is too short to say much alone ("It sank.
+Why?"; two words or fewer, the rule ``pipeline/questions.py`` uses too). A longer
+question is read alone: a statement before it adds words that are not the question
+("It's very heavy. Why was it heavy?" read whole leans closed on "very heavy"). A
+question is not read with the other questions around it: "Is it heavy?" stays closed
+when "Why?" follows (the turn is open through "Why?"), and "Was it fun?" stays closed
+after "Why did it sink?".
 
 One rule is written out rather than learnt: a follow-up that offers options ("How did
 the can feel? Heavy or light?") narrows the opener to those options, so the opener is
@@ -37,6 +40,7 @@ import numpy as np
 
 from models.oeq_ceq.text import QUESTION_MARK, SENTENCE_START, normalize_text
 
+SHORT_QUESTION_WORDS = 2  # as pipeline/questions.py: shorter questions lean on the statement before them
 _SENTENCE_END = re.compile(r"(?<=[.!?\u2026])\s+")
 
 
@@ -67,10 +71,16 @@ def question_windows(sentences: Sequence[str]) -> list[QuestionWindow]:
             windows.append(QuestionWindow(sentences[i], follow_up))
             continue
         # options close a question whatever came before it, so it is read alone
-        first = i if offers_options(sentences[i]) else max(i - 1, 0)
-        last = i + 1 if follow_up else i
-        windows.append(QuestionWindow(sentences[i], " ".join(sentences[first : last + 1])))
+        context = (i > 0 and is_short(sentences[i]) and not is_question_sentence(sentences[i - 1])
+                   and not offers_options(sentences[i]))
+        first = i - 1 if context else i
+        windows.append(QuestionWindow(sentences[i], " ".join(sentences[first : i + 1])))
     return windows
+
+
+def is_short(sentence: str) -> bool:
+    """A question too short to classify alone: "Why?", "How come?", "Which one?"."""
+    return len(sentence.split()) - 2 <= SHORT_QUESTION_WORDS  # minus xxbos and xxq
 
 
 def offers_options(sentence: str) -> bool:
