@@ -180,6 +180,9 @@ def test_question_windows_read_the_statement_before_a_short_question_only():
     ]
     narrowed = turns_module.question_windows(turns_module.normalized_sentences(normalize_text("How? Fast or slow?")))
     assert narrowed[0].window == "xxbos fast or slow xxq"
+    prompt = turns_module.question_windows(turns_module.normalized_sentences(normalize_text(
+        "Do you see the tower? Tell me how you built it.")))
+    assert [w.window for w in prompt] == ["xxbos do you see the tower xxq", "xxbos tell me how you built it"]
     unpunctuated = turns_module.question_windows(turns_module.normalized_sentences(normalize_text("tell me about it")))
     assert [w.window for w in unpunctuated] == ["xxbos tell me about it"]
 

@@ -22,8 +22,9 @@ without the rule).
 
 A turn is open-ended if any of its questions is (P(OEQ) of the turn = the largest of
 its questions'), which is how the experts who labelled the real snippets read a turn.
-A text with no question mark at all (Whisper often drops it, or a prompt such as
-"Tell me about your tower.") is one window.
+A prompt without question form ("Tell me how you built it.") counts as a question. A
+text with no question or prompt at all (Whisper often drops the question mark) is one
+window.
 
 Everything here works on ``normalize_text`` output, whose sentences start with
 ``xxbos`` and whose questions end with ``xxq``, so the prediction cache (keyed by the
@@ -59,9 +60,22 @@ def is_question_sentence(sentence: str) -> bool:
     return sentence.endswith(QUESTION_MARK)
 
 
+_PROMPT_OPENINGS = ("tell ", "describe ", "explain ", "show me how ", "show me what ", "show us how ",
+                    "i wonder ", "i am wondering ", "help me understand ")
+
+
+def is_prompt(sentence: str) -> bool:
+    """A question without question form: "Tell me how you built it.", "I wonder why…"."""
+    return sentence.removeprefix(f"{SENTENCE_START} ").startswith(_PROMPT_OPENINGS)
+
+
+def is_asked(sentence: str) -> bool:
+    return is_question_sentence(sentence) or is_prompt(sentence)
+
+
 def question_windows(sentences: Sequence[str]) -> list[QuestionWindow]:
-    """One window per question sentence; the whole text as one window when none ends in '?'."""
-    asked = [i for i, sentence in enumerate(sentences) if is_question_sentence(sentence)]
+    """One window per question (or open prompt); the whole text as one window when there is none."""
+    asked = [i for i, sentence in enumerate(sentences) if is_asked(sentence)]
     if not asked:
         return [QuestionWindow(" ".join(sentences), " ".join(sentences))]
     windows = []
@@ -71,7 +85,7 @@ def question_windows(sentences: Sequence[str]) -> list[QuestionWindow]:
             windows.append(QuestionWindow(sentences[i], follow_up))
             continue
         # options close a question whatever came before it, so it is read alone
-        context = (i > 0 and is_short(sentences[i]) and not is_question_sentence(sentences[i - 1])
+        context = (i > 0 and is_short(sentences[i]) and not is_asked(sentences[i - 1])
                    and not offers_options(sentences[i]))
         first = i - 1 if context else i
         windows.append(QuestionWindow(sentences[i], " ".join(sentences[first : i + 1])))
@@ -116,7 +130,7 @@ def raw_questions_with_windows(text: str) -> list[tuple[str, str]]:
     """(question as written, its normalised window) for each question of a raw turn."""
     raw = [s for s in split_sentences(text) if normalize_text(s)]
     sentences = [normalize_text(s) for s in raw]
-    asked = [i for i, sentence in enumerate(sentences) if is_question_sentence(sentence)]
+    asked = [i for i, sentence in enumerate(sentences) if is_asked(sentence)]
     windows = question_windows(sentences)
     if not asked:
         return [(text.strip(), windows[0].window)]
