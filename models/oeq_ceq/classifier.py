@@ -51,6 +51,10 @@ class QuestionClassifier:
             self.card = json.loads(card_file.read_text())
             options = ort.SessionOptions()
             options.log_severity_level = 3
+            # Idle pool threads yield instead of spinning: the graph's string ops gain
+            # nothing from spinning, and on a busy 2-core host spinning threads steal the
+            # CPU the work needs (measured: 20,000 texts in 3.4-6.6 s instead of 4.9-11.7 s).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._session = ort.InferenceSession(
                 str(model_file), options, providers=preferred_providers()
             )
