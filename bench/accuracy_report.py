@@ -99,7 +99,7 @@ def evaluate_text_set(name: str, path: Path, classifier: QuestionClassifier) -> 
         kind="text",
         n=len(texts),
         accuracy=round(float(accuracy_score(truth, predicted)), 4),
-        macro_f1=round(float(f1_score(truth, predicted, average="macro", labels=list(LABELS))), 4),
+        macro_f1=round(float(f1_score(truth, predicted, average="macro", labels=list(LABELS), zero_division=0)), 4),
         labels=list(LABELS),
         confusion_rows_truth=confusion_matrix(truth, predicted, labels=list(LABELS)).tolist(),
         most_confident_errors=misses[:ERRORS_SHOWN],

@@ -195,3 +195,15 @@ def test_text_with_no_words_still_gets_a_probability(model):
 def test_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(ModelUnavailable, match="cannot load the OEQ/CEQ model"):
         QuestionClassifier(tmp_path / "missing.onnx", tmp_path / "missing.json")
+
+
+def test_cross_validation_scores_each_fold_by_seed(tmp_path):
+    rows = ["text,label,seed"]
+    for i, thing in enumerate(["tower", "boat", "seed", "snail", "drum", "kite", "cake", "puddle", "shell", "moon"]):
+        rows += [f"Why did the {thing} change?,OEQ,o{i}", f"How did you make the {thing}?,OEQ,o{i}",
+                 f"Is the {thing} red?,CEQ,c{i}", f"Is that your {thing}?,CEQ,c{i}"]
+    data = tmp_path / "tiny.csv"
+    data.write_text("\n".join(rows) + "\n")
+    result = train.cross_validate(data, folds=2)
+    assert result["folds"] == 2
+    assert result["accuracy"]["mean"] >= 0.9 and 0 <= result["accuracy"]["sd"] <= 0.1

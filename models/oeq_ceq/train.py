@@ -1,6 +1,7 @@
 """Train, evaluate and export the OEQ/CEQ classifier.
 
     python -m models.oeq_ceq.train [--data FILE] [--dev FILE] [--real-dev FILE] [--out DIR]
+    python -m models.oeq_ceq.train --cv   # 5-fold cross-validation by seed, nothing written
 
 1. Reads the project's labelled utterances (``data/train.csv``).
 2. Fits on 80 % and reports accuracy / macro-F1 on the held-out 20 % (split by seed
@@ -200,13 +201,34 @@ def train(data: Path, dev: Path | None, out: Path, real_dev: Path | None = REAL_
     return card
 
 
+def cross_validate(data: Path, folds: int = 5) -> dict:
+    """Accuracy and macro-F1 over ``folds`` grouped folds (by seed), scored per turn as at run time."""
+    texts, labels, seeds = read_labelled_with_seeds(data)
+    normalized = np.array([normalize_text(t) for t in texts], dtype=object)
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=SEED)
+    per_fold = []
+    for fit, held in splitter.split(normalized, labels, groups=seeds):
+        model = build_pipeline().fit(list(normalized[fit]), labels[fit])
+        p_oeq = turn_oeq_probabilities(list(normalized[held]), lambda w, m=model: m.predict_proba(w)[:, 1])
+        per_fold.append(scores(labels[held], (p_oeq >= 0.5).astype(int)))
+    summary = {}
+    for metric in ("accuracy", "macro_f1"):
+        values = [fold[metric] for fold in per_fold]
+        summary[metric] = {"mean": round(float(np.mean(values)), 4), "sd": round(float(np.std(values)), 4)}
+    return {"folds": folds, **summary}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--dev", type=Path, default=DEFAULT_DEV)
     parser.add_argument("--real-dev", type=Path, default=REAL_DEV)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--cv", action="store_true", help="only print 5-fold cross-validation by seed; write nothing")
     args = parser.parse_args(argv)
+    if args.cv:
+        print(json.dumps(cross_validate(args.data), indent=2))
+        return 0
     card = train(args.data, args.dev, args.out, args.real_dev)
     print(json.dumps({"version": card["version"], "metrics": card["metrics"]}, indent=2))
     return 0
