@@ -180,6 +180,9 @@ def test_question_windows_read_the_statement_before_a_short_question_only():
     ]
     narrowed = turns_module.question_windows(turns_module.normalized_sentences(normalize_text("How? Fast or slow?")))
     assert narrowed[0].window == "xxbos fast or slow xxq"
+    why_or_why_not = turns_module.normalized_sentences(normalize_text("Will it melt? Why or why not?"))
+    assert [w.window for w in turns_module.question_windows(why_or_why_not)] == [
+        "xxbos will it melt xxq", "xxbos why or why not xxq"]
     prompt = turns_module.question_windows(turns_module.normalized_sentences(normalize_text(
         "Do you see the tower? Tell me how you built it.")))
     assert [w.window for w in prompt] == ["xxbos do you see the tower xxq", "xxbos tell me how you built it"]

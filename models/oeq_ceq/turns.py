@@ -98,8 +98,9 @@ def is_short(sentence: str) -> bool:
 
 
 def offers_options(sentence: str) -> bool:
-    """An either/or question: "is it heavy or light", "fast or slow"."""
-    return " or " in f" {sentence} "
+    """An either/or question: "is it heavy or light", "fast or slow" (not "why or why not")."""
+    words = sentence.removeprefix(f"{SENTENCE_START} ")
+    return " or " in f" {words} " and not words.startswith("why ")
 
 
 def windows_of_normalized(normalized: str) -> list[str]:
