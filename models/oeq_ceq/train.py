@@ -1,13 +1,15 @@
 """Train, evaluate and export the OEQ/CEQ classifier.
 
-    python -m models.oeq_ceq.train [--data FILE] [--dev FILE] [--out DIR]
+    python -m models.oeq_ceq.train [--data FILE] [--dev FILE] [--real-dev FILE] [--out DIR]
+    python -m models.oeq_ceq.train --cv   # 5-fold cross-validation by seed, nothing written
 
 1. Reads the project's labelled utterances (``data/train.csv``).
 2. Fits on 80 % and reports accuracy / macro-F1 on the held-out 20 % (split by seed
    utterance, stratified by label).
 3. Refits on everything, converts to ONNX and checks the graph against scikit-learn.
-4. Scores the refit model on ``../shared/eval/dev_questions.csv`` when present
-   (evaluation only: it is never trained on).
+4. Scores the refit model on ``../shared/eval/dev_questions.csv`` and
+   ``real_dev_snippets.csv`` when present (evaluation only: never trained on), the
+   way the runtime does: each question of a turn in its context window (turns.py).
 5. Writes ``artifacts/oeq_ceq.onnx`` and ``artifacts/model_card.json``.
 
 The model is word 1-3-gram TF-IDF + logistic regression: small, ~µs per text, and
@@ -38,13 +40,17 @@ from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 
 from models.oeq_ceq import text as text_module
+from models.oeq_ceq import turns as turns_module
 from models.oeq_ceq.classifier import LABELS
 from models.oeq_ceq.text import normalize_text
+from models.oeq_ceq.turns import turn_oeq_probabilities
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 DEFAULT_DATA = HERE / "data" / "train.csv"
-DEFAULT_DEV = REPO.parent / "shared" / "eval" / "dev_questions.csv"
+EVAL_DIR = REPO.parent / "shared" / "eval"
+DEFAULT_DEV = EVAL_DIR / "dev_questions.csv"
+REAL_DEV = EVAL_DIR / "real_dev_snippets.csv"
 DEFAULT_OUT = HERE / "artifacts"
 MODEL_NAME = "oeq-ceq"
 SEED = 13
@@ -129,12 +135,15 @@ def to_onnx(pipeline: Pipeline) -> bytes:
 
 
 def onnx_oeq_probabilities(model: bytes, normalized: list[str]) -> np.ndarray:
-    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    return session_oeq(ort.InferenceSession(model, providers=["CPUExecutionProvider"]), normalized)
+
+
+def session_oeq(session: ort.InferenceSession, normalized: list[str]) -> np.ndarray:
     batch = np.array(normalized, dtype=object).reshape(-1, 1)
     return session.run(None, {"text": batch})[1][:, LABELS.index("OEQ")]
 
 
-def train(data: Path, dev: Path | None, out: Path) -> dict:
+def train(data: Path, dev: Path | None, out: Path, real_dev: Path | None = REAL_DEV) -> dict:
     texts, labels, seeds = read_labelled_with_seeds(data)
     normalized = np.array([normalize_text(t) for t in texts], dtype=object)
 
@@ -142,8 +151,9 @@ def train(data: Path, dev: Path | None, out: Path) -> dict:
     # name) never sit on both sides, so the score is not inflated by near-copies.
     splitter = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=SEED)
     fit, held = next(splitter.split(normalized, labels, groups=seeds))
-    held_predictions = build_pipeline().fit(list(normalized[fit]), labels[fit]).predict(list(normalized[held]))
-    held_out = scores(labels[held], held_predictions)
+    held_model = build_pipeline().fit(list(normalized[fit]), labels[fit])
+    held_p_oeq = turn_oeq_probabilities(list(normalized[held]), lambda w: held_model.predict_proba(w)[:, 1])
+    held_out = scores(labels[held], (held_p_oeq >= 0.5).astype(int))
     normalized = list(normalized)
 
     pipeline = build_pipeline().fit(normalized, labels)
@@ -153,24 +163,28 @@ def train(data: Path, dev: Path | None, out: Path) -> dict:
         raise SystemExit(f"ONNX graph disagrees with scikit-learn by {drift.max():.2e}")
 
     metrics = {"held_out_20pct_by_seed": held_out}
-    if dev and dev.exists():
-        dev_texts, dev_labels = read_labelled(dev)
-        p_oeq = onnx_oeq_probabilities(model, [normalize_text(t) for t in dev_texts])
-        metrics["dev_questions"] = scores(dev_labels, (p_oeq >= 0.5).astype(int))
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    for name, path in (("dev_questions", dev), ("real_dev_snippets", real_dev)):
+        if path and path.exists():
+            eval_texts, eval_labels = read_labelled(path)
+            p_oeq = turn_oeq_probabilities([normalize_text(t) for t in eval_texts], lambda w: session_oeq(session, w))
+            metrics[name] = scores(eval_labels, (p_oeq >= 0.5).astype(int))
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "oeq_ceq.onnx").write_bytes(model)
     model_sha = hashlib.sha256(model).hexdigest()
     card = {
         "name": MODEL_NAME,
-        "version": f"{MODEL_NAME}-1-{model_sha[:10]}",
+        "version": f"{MODEL_NAME}-2-{model_sha[:10]}",
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "task": "label an educator's question open-ended (OEQ) or closed-ended (CEQ)",
         "labels": list(LABELS),
         "input": "normalize_text(text) from models/oeq_ceq/text.py, shape [N, 1] strings",
+        "turns": "each question of a text scored in its window (models/oeq_ceq/turns.py); text P(OEQ) = max",
         "outputs": ["label", "probabilities [P(CEQ), P(OEQ)]"],
         "onnx_sha256": model_sha,
         "normalizer_sha256": sha256_of(Path(text_module.__file__)),
+        "turns_sha256": sha256_of(Path(turns_module.__file__)),
         "training_data": {
             "path": str(data.relative_to(REPO)) if data.is_relative_to(REPO) else str(data),
             "sha256": sha256_of(data),
@@ -187,13 +201,35 @@ def train(data: Path, dev: Path | None, out: Path) -> dict:
     return card
 
 
+def cross_validate(data: Path, folds: int = 5) -> dict:
+    """Accuracy and macro-F1 over ``folds`` grouped folds (by seed), scored per turn as at run time."""
+    texts, labels, seeds = read_labelled_with_seeds(data)
+    normalized = np.array([normalize_text(t) for t in texts], dtype=object)
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=SEED)
+    per_fold = []
+    for fit, held in splitter.split(normalized, labels, groups=seeds):
+        model = build_pipeline().fit(list(normalized[fit]), labels[fit])
+        p_oeq = turn_oeq_probabilities(list(normalized[held]), lambda w, m=model: m.predict_proba(w)[:, 1])
+        per_fold.append(scores(labels[held], (p_oeq >= 0.5).astype(int)))
+    summary = {}
+    for metric in ("accuracy", "macro_f1"):
+        values = [fold[metric] for fold in per_fold]
+        summary[metric] = {"mean": round(float(np.mean(values)), 4), "sd": round(float(np.std(values)), 4)}
+    return {"folds": folds, **summary}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--dev", type=Path, default=DEFAULT_DEV)
+    parser.add_argument("--real-dev", type=Path, default=REAL_DEV)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--cv", action="store_true", help="only print 5-fold cross-validation by seed; write nothing")
     args = parser.parse_args(argv)
-    card = train(args.data, args.dev, args.out)
+    if args.cv:
+        print(json.dumps(cross_validate(args.data), indent=2))
+        return 0
+    card = train(args.data, args.dev, args.out, args.real_dev)
     print(json.dumps({"version": card["version"], "metrics": card["metrics"]}, indent=2))
     return 0
 
