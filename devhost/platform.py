@@ -24,9 +24,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from email.utils import formatdate
 from pathlib import Path
 from typing import Callable
-from email.utils import formatdate
 from urllib.parse import parse_qs, unquote
 from xml.etree import ElementTree
 
