@@ -4,5 +4,4 @@ import { defineConfig } from "vite";
 // Azure Static Web Apps in the cloud); nothing is fetched from a CDN at run time.
 export default defineConfig({
   build: { outDir: "dist", emptyOutDir: true, chunkSizeWarningLimit: 800, sourcemap: false },
-  server: { proxy: { "/api": "http://127.0.0.1:7071", "/devhost": "http://127.0.0.1:7071" } },
 });
