@@ -94,7 +94,7 @@ web_app() {  # web/: npm ci when its lockfile changed, a build when any source d
     echo "$wanted" > "$stamp"
   fi
   local built=web/dist/.sources.sha256 sources
-  sources=$(cd web && find index.html src vite.config.ts tsconfig.json package-lock.json -type f -print0 | sort -z |
+  sources=$(cd web && find index.html src public vite.config.ts tsconfig.json package-lock.json -type f -print0 | sort -z |
             xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$built" 2>/dev/null)" != "$sources" ]; then
     say "building the web app (web/dist)"

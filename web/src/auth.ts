@@ -8,6 +8,7 @@ export interface WebConfig {
   issuer: string;
   client_id: string;
   scope: string;
+  api_base?: string;  // "/api" (same origin) unless the API is elsewhere (Azure, Free SKU)
   upload?: { block_bytes?: number; single_shot_bytes?: number; concurrency?: number };
 }
 interface Discovery { authorization_endpoint: string; token_endpoint: string; issuer: string }

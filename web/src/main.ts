@@ -10,7 +10,7 @@ import { uploadFile } from "./upload.js";
 import { badge, localRecordings } from "./widgets.js";
 
 const main = document.getElementById("main")!;
-const api = new ApiClient(() => currentSession()?.accessToken ?? null);
+let api = new ApiClient(() => currentSession()?.accessToken ?? null);
 let config: WebConfig;
 let pageScope = new AbortController();
 
@@ -27,6 +27,7 @@ export function errorBox(error: unknown): HTMLElement {
 async function start(): Promise<void> {
   try {
     config = await loadConfig();
+    if (config.api_base) api = new ApiClient(() => currentSession()?.accessToken ?? null, undefined, config.api_base);
     const params = new URLSearchParams(location.search);
     if (params.has("code") || params.has("error")) {
       const next = await completeSignIn(config, params);
