@@ -11,6 +11,7 @@ into docs/screenshots/; no console errors and no failed requests are allowed any
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -194,6 +195,38 @@ def test_a_file_the_api_refuses_gets_its_reason(coach, tmp_path, watch):
     del watch.problems[before:]
 
 
+def test_an_upload_cut_off_resumes_and_a_bad_file_fails_with_its_reason(coach, server, watch, tmp_path):
+    """A block that cannot get through (the SDK retries it, then gives up) stops the upload;
+    "Resume upload" sends only what Storage has not acknowledged, then commits. The file is
+    not a video, so the analysis then fails, and the list says why."""
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(os.urandom(3 * BLOCK_BYTES + 1000))
+    stuck = base64.b64encode(b"block-000001").decode()
+    route = f"**/devhost/blobs/**blockid={stuck}*"
+    coach.route(route, lambda r: r.abort("connectionreset"))
+    before, sent = len(watch.problems), len(watch.requests)
+    coach.get_by_label("Video file").set_input_files(str(broken))
+    coach.get_by_role("button", name="Upload").click()
+    expect(coach.get_by_role("alert")).to_contain_text("resume it", timeout=20_000)
+    coach.unroute(route)
+    cut_off = [p for p in watch.problems[before:] if stuck not in p and "ERR_CONNECTION_RESET" not in p]
+    assert cut_off == [], cut_off  # only the stuck block failed
+    del watch.problems[before:]
+    staged_before = {r for r in watch.requests[sent:] if "comp=block&" in r and stuck not in r}
+    resumed_from = len(watch.requests)
+    coach.get_by_role("button", name="Resume upload").click()
+    expect(coach.get_by_text("broken.mp4; the analysis has started")).to_be_visible()
+    resent = [r for r in watch.requests[resumed_from:] if "comp=block&" in r]
+    assert len(staged_before) == 3 and len(resent) == 1 and stuck in resent[0]
+    row = coach.locator("li.video", has_text="broken.mp4")
+    expect(row).to_contain_text("Failed:", timeout=30_000)
+    expect(row.locator(".error")).not_to_have_text("Failed: no reason given")
+    check_accessibility(coach, "failed-video")
+    row.get_by_role("button", name="Delete broken.mp4").click()
+    coach.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(row).to_have_count(0)
+
+
 def test_classify_typed_questions(coach):
     coach.get_by_role("link", name="Try the classifier").click()
     coach.get_by_label("Questions").fill("What do you think will happen if we push it?\nIs it red?\n\n")
@@ -208,14 +241,15 @@ def test_classify_typed_questions(coach):
 
 def test_upload_the_sample_and_follow_progress_to_completed(coach, server, watch):
     coach.get_by_role("link", name="Videos").click()
+    sent = len(watch.requests)
     coach.get_by_label("Video file").set_input_files(str(SAMPLE))
     coach.get_by_label("Title").fill("Sink or float")
     coach.get_by_label("Educator").fill("Ms Rivera")
     coach.get_by_label("Classroom").fill("Room 3")
     coach.get_by_role("button", name="Upload").click()
     expect(coach.get_by_text("the analysis has started")).to_be_visible()
-    blocks = [r for r in watch.requests if r.startswith("PUT ") and "comp=block&" in r]
-    lists = [r for r in watch.requests if r.startswith("PUT ") and "comp=blocklist" in r]
+    blocks = [r for r in watch.requests[sent:] if r.startswith("PUT ") and "comp=block&" in r]
+    lists = [r for r in watch.requests[sent:] if r.startswith("PUT ") and "comp=blocklist" in r]
     assert len(blocks) == -(-SAMPLE.stat().st_size // BLOCK_BYTES) and len(lists) == 1
     row = coach.locator("li.video").first
     expect(row.locator(".stage")).to_contain_text("%", timeout=20_000)  # stage and progress, without a reload

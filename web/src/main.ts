@@ -6,7 +6,7 @@ import { beginSignIn, completeSignIn, currentSession, loadConfig, signOut, type 
 import { h, replace } from "./dom.js";
 import { bytes, estimateSecondsLeft, percent, timeLeft } from "./format.js";
 import { reviewPage } from "./review.js";
-import { uploadFile } from "./upload.js";
+import { sendUpload, startUpload, UploadInterrupted, type UploadState } from "./upload.js";
 import { badge, localRecordings } from "./widgets.js";
 
 const main = document.getElementById("main")!;
@@ -165,15 +165,9 @@ function videosPage(): void {
       replace(uploadStatus, h("p", { role: "status" }, `Uploading ${file.name} (${bytes(file.size)})…`));
       try {
         const created = await api.createUpload(file.name);
-        await uploadFile(created.upload_url, file, { title: value("title"), educator: value("educator"),
-          classroom: value("classroom"), date: value("date") }, config,
-          (loaded) => { bar.value = file.size ? loaded / file.size : 1; }, signal);
-        bar.value = 1;
-        localRecordings.set(created.video_id, URL.createObjectURL(file));
-        replace(uploadStatus, h("p", { role: "status" }, `Uploaded ${file.name}; the analysis has started.`));
-        announce(`Uploaded ${file.name}`);
-        form.reset();
-        await refresh();
+        const state = startUpload(created.upload_url, file, { title: value("title"), educator: value("educator"),
+          classroom: value("classroom"), date: value("date") }, config);
+        await send(state, created.video_id);
       } catch (error) {
         replace(uploadStatus, onApiError(error instanceof Error ? error : new Error(String(error))));
       } finally {
@@ -187,6 +181,27 @@ function videosPage(): void {
     h("label", { for: "upload-progress", class: "visually-hidden" }, "Upload progress"), bar,
     h("button", { type: "submit", class: "primary" }, "Upload"),
     uploadStatus);
+
+  /** Send (or resume) an upload; after a failure, offer to resume it where it stopped. */
+  async function send(state: UploadState, videoId: string): Promise<void> {
+    const file = state.file;
+    try {
+      await sendUpload(state, config, (loaded) => { bar.value = file.size ? loaded / file.size : 1; }, signal);
+    } catch (error) {
+      if (!(error instanceof UploadInterrupted)) throw error;
+      replace(uploadStatus, errorBox(error), h("button", { type: "button", class: "secondary", onclick: () => {
+        replace(uploadStatus, h("p", { role: "status" }, `Resuming ${file.name}…`));
+        void send(state, videoId).catch((again) => replace(uploadStatus, onApiError(again)));
+      } }, "Resume upload"));
+      return;
+    }
+    bar.value = 1;
+    localRecordings.set(videoId, URL.createObjectURL(file));
+    replace(uploadStatus, h("p", { role: "status" }, `Uploaded ${file.name}; the analysis has started.`));
+    announce(`Uploaded ${file.name}`);
+    form.reset();
+    await refresh();
+  }
 
   replace(main,
     h("section", { class: "card" }, h("h1", {}, "Videos"), h("h2", {}, "Upload a recording"), form),
