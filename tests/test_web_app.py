@@ -252,7 +252,10 @@ def test_upload_the_sample_and_follow_progress_to_completed(coach, server, watch
     lists = [r for r in watch.requests[sent:] if r.startswith("PUT ") and "comp=blocklist" in r]
     assert len(blocks) == -(-SAMPLE.stat().st_size // BLOCK_BYTES) and len(lists) == 1
     row = coach.locator("li.video").first
-    expect(row.locator(".stage")).to_contain_text("%", timeout=20_000)  # stage and progress, without a reload
+    # The list follows the pipeline without a reload: a stage past the upload, progress, time left.
+    expect(row).to_have_class(re.compile(r"\bprocessing\b"), timeout=20_000)
+    expect(row.locator(".stage")).not_to_contain_text("awaiting upload")
+    expect(row.locator(".stage")).to_contain_text(re.compile(r"\d+% · time left"))
     check_accessibility(coach, "progress")
     expect(row).to_have_class(re.compile("completed"), timeout=60_000)
     expect(row).to_contain_text("Analysis ready")
