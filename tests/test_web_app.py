@@ -15,6 +15,9 @@ import base64
 import json
 import os
 import re
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -340,6 +343,43 @@ def test_delete_asks_then_removes_everything(coach, server):
     coach.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(coach.get_by_text("No videos yet")).to_be_visible()
     assert api_get(server, f"/api/v1/videos/{vid}").status_code == 404
+
+
+def test_the_documented_demo_command_shows_the_analysed_sample(browser, watch, tmp_path):
+    """`python -m devhost serve --demo` (the README's command) analyses the sample for
+    organisation "demo", prints the address, and the app shows the analysis there."""
+    port = free_port()
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "demo-data"), "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    env.pop("REDIS_URL", None)
+    serve = subprocess.Popen([sys.executable, "-m", "devhost", "serve", "--port", str(port), "--demo"], cwd=REPO,
+                             env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        address = None
+        deadline = time.monotonic() + 60
+        while address is None and time.monotonic() < deadline:
+            line = serve.stderr.readline()
+            if not line and serve.poll() is not None:
+                break
+            found = re.search(r"devhost: open (\S+) and sign in with Tenant 'demo', User 'coach' \(the sample is (\w+)\)",
+                              line)
+            if found:
+                address, state = found.groups()
+        assert address and state == "completed", "serve --demo printed no address"
+        threading.Thread(target=serve.stderr.read, daemon=True).start()  # keep the pipe drained
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        watch.attach(page)
+        page.goto(address)
+        page.get_by_role("button", name="Continue to sign-in").click()
+        page.get_by_label("Tenant").fill("demo")
+        page.get_by_label("User").fill("coach")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Review")).to_be_visible()  # back where the address pointed
+        expect(page.locator("ol.questions > li")).to_have_count(len(TRUTH["questions"]))
+        context.close()
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
 
 
 def test_no_console_errors_and_no_failed_requests(watch):
