@@ -6,7 +6,7 @@ import { beginSignIn, completeSignIn, currentSession, loadConfig, signOut, type 
 import { h, replace } from "./dom.js";
 import { bytes, estimateSecondsLeft, percent, timeLeft } from "./format.js";
 import { reviewPage } from "./review.js";
-import { sendUpload, startUpload, UploadInterrupted, type UploadState } from "./upload.js";
+import type { UploadState } from "./upload.js";
 import { badge, localRecordings } from "./widgets.js";
 
 const main = document.getElementById("main")!;
@@ -130,6 +130,9 @@ function classifyPage(): void {
 
 // --- videos: upload, progress, list ------------------------------------------------------
 
+/** The storage SDK is most of the bundle: loaded when a coach first uploads, not with every page. */
+const uploader = () => import("./upload.js");
+
 const firstSeen = new Map<string, { at: number; progress: number }>();
 
 function videosPage(): void {
@@ -165,6 +168,7 @@ function videosPage(): void {
       replace(uploadStatus, h("p", { role: "status" }, `Uploading ${file.name} (${bytes(file.size)})…`));
       try {
         const created = await api.createUpload(file.name);
+        const { startUpload } = await uploader();
         const state = startUpload(created.upload_url, file, { title: value("title"), educator: value("educator"),
           classroom: value("classroom"), date: value("date") }, config);
         await send(state, created.video_id);
@@ -185,6 +189,7 @@ function videosPage(): void {
   /** Send (or resume) an upload; after a failure, offer to resume it where it stopped. */
   async function send(state: UploadState, videoId: string): Promise<void> {
     const file = state.file;
+    const { sendUpload, UploadInterrupted } = await uploader();
     try {
       await sendUpload(state, config, (loaded) => { bar.value = file.size ? loaded / file.size : 1; }, signal);
     } catch (error) {
