@@ -84,6 +84,14 @@ node_stack() {  # Azurite and the Cosmos-compatible server, pinned by devhost/st
   fi
 }
 
+browser() {  # the browser tests drive a system Chromium or Chrome (CHROMIUM=/path overrides); Debian's package else
+  [ -n "${CHROMIUM:-}" ] && return
+  for command in chromium chromium-browser google-chrome google-chrome-stable; do
+    command -v "$command" >/dev/null 2>&1 && return
+  done
+  system_packages chromium:chromium
+}
+
 web_app() {  # web/: npm ci when its lockfile changed, a build when any source did
   system_packages node:nodejs npm:npm
   local stamp=web/node_modules/.lock.sha256 wanted
@@ -106,7 +114,7 @@ web_app() {  # web/: npm ci when its lockfile changed, a build when any source d
 system_packages ffmpeg:ffmpeg ffprobe:ffmpeg
 for option in "$@"; do
   case "$option" in
-    --test) system_packages redis-server:redis-server espeak-ng:espeak-ng chromium:chromium; node_stack; web_app ;;
+    --test) system_packages redis-server:redis-server espeak-ng:espeak-ng; browser; node_stack; web_app ;;
     --web) web_app ;;
     --stack) system_packages redis-server:redis-server; node_stack ;;
     --bench) system_packages wrk:wrk ;;

@@ -12,9 +12,11 @@ into docs/screenshots/; no console errors and no failed requests are allowed any
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -38,7 +40,10 @@ SAMPLE = REPO / "samples" / "classroom_sample.mp4"
 TRUTH = json.loads((REPO / "samples" / "classroom_sample.truth.json").read_text())
 SHOTS = REPO / "docs" / "screenshots"
 AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Debian's chromium (what scripts/setup.sh --test installs), or a Chrome already there (CI runners).
+CHROMIUM = os.environ.get("CHROMIUM") or next(
+    (found for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+     if (found := shutil.which(name))), "/usr/bin/chromium")
 BLOCK_BYTES = 64 * 1024  # the sample (~200 KB) goes up in blocks: Put Block ×4, Put Block List
 
 
@@ -297,6 +302,17 @@ def test_the_timeline_shows_the_samples_questions_and_seeks_the_player(coach, se
         check_accessibility(coach, "review-768px")
     finally:
         coach.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_exports_hold_every_question(coach, server):
+    analysis = api_get(server, f"/api/v1/videos/{video_id(coach)}/analysis").json()
+    with coach.expect_download() as csv_download:
+        coach.get_by_role("button", name="Export CSV").click()
+    rows = list(csv.DictReader(Path(csv_download.value.path()).read_text().splitlines()))
+    assert [(r["label"], r["text"]) for r in rows] == [(q["label"], q["text"]) for q in analysis["questions"]]
+    with coach.expect_download() as json_download:
+        coach.get_by_role("button", name="Export JSON").click()
+    assert json.loads(Path(json_download.value.path()).read_text()) == analysis
 
 
 def video_id(page) -> str:
