@@ -2,7 +2,9 @@
 
     python -m devhost analyze VIDEO [--out FILE] [--chunk-seconds N] [--stack]
     python -m devhost classify [TEXT ...]     texts as arguments, or one per stdin line
-    python -m devhost serve [--port 7071]     the app's HTTP functions on loopback
+    python -m devhost serve [--port 7071] [--demo]
+                                              the app's HTTP functions and the web app on loopback
+                                              (--demo: with the sample analysed in organisation "demo")
     python -m devhost stack up|down|status    Azurite, redis-server, Cosmos and Service Bus stand-ins
     python -m devhost token --tenant T --user U [--role coach|admin|reader]
                                               a bearer token from the local OpenID provider
@@ -41,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve the HTTP API on loopback")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7071)
+    serve.add_argument("--demo", action="store_true",
+                       help="analyse samples/classroom_sample.mp4 for organisation 'demo' (once) and print where to look")
     serve.set_defaults(run=cli.serve)
 
     token = commands.add_parser("token", help="print a bearer token from devhost's local OpenID provider")

@@ -97,12 +97,70 @@ def serve(args) -> int:
     print(f"devhost: sign-in (local OpenID provider) at http://{args.host}:{args.port}/devhost/identity; "
           "tokens for scripts: python -m devhost token --tenant T --user U", file=sys.stderr)
     print(f"devhost: serving on http://{args.host}:{args.port}/{route_prefix()}/ (Ctrl+C stops)", file=sys.stderr)
+    _announce_web_app(f"http://{args.host}:{args.port}", demo=getattr(args, "demo", False))
     try:
         uvicorn.run(FunctionAppAsgi(platform=platform), host=args.host, port=args.port, log_level="warning",
                     access_log=False)
     finally:
         platform.stop()
     return 0
+
+
+DEMO_TENANT, DEMO_USER = "demo", "coach"
+SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "classroom_sample.mp4"
+
+
+def _announce_web_app(base_url: str, demo: bool) -> None:
+    from devhost.http_host import WEB_ROOT
+
+    if not (WEB_ROOT / "index.html").is_file():
+        print("devhost: the web app is not built (bash scripts/setup.sh --web); serving the API only", file=sys.stderr)
+        return
+    if not demo:
+        print(f"devhost: the web app: {base_url}/", file=sys.stderr)
+        return
+    import threading
+
+    threading.Thread(target=_load_demo, args=(base_url,), name="devhost-demo", daemon=True).start()
+
+
+def _load_demo(base_url: str) -> None:
+    """Upload the sample through the API, as the web app does, unless organisation "demo"
+    has it already; then print the address and who to sign in as."""
+    import httpx
+
+    from devhost.identity import mint_token
+    from services.settings import Settings
+
+    log = logging.getLogger("devhost.demo")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll is noise here
+    try:
+        settings = Settings.from_env()
+        token = mint_token(DEMO_TENANT, DEMO_USER, issuer=settings.issuer, audience=settings.audiences[0])
+        with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as api:
+            for _ in range(100):  # uvicorn starts in the main thread
+                try:
+                    api.get("/api/health")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            videos = api.get("/api/v1/videos").raise_for_status().json()["videos"]
+            done = next((v for v in videos if v["filename"] == SAMPLE.name and v["status"] == "completed"), None)
+            if done is None:
+                print("devhost: analysing the sample for the demo…", file=sys.stderr)
+                created = api.post("/api/v1/videos", json={"filename": SAMPLE.name}).raise_for_status().json()
+                httpx.put(created["upload_url"], content=SAMPLE.read_bytes(),
+                          headers=created.get("upload_headers", {})).raise_for_status()
+                for _ in range(600):
+                    done = api.get(f"/api/v1/videos/{created['video_id']}").json()
+                    if done["status"] in ("completed", "failed"):
+                        break
+                    time.sleep(0.5)
+            print(f"devhost: open {base_url}/#/videos/{done['video_id']} and sign in with Tenant "
+                  f"'{DEMO_TENANT}', User '{DEMO_USER}' (the sample is {done['status']})", file=sys.stderr, flush=True)
+    except Exception as error:  # noqa: BLE001 - the server keeps serving; say what went wrong
+        log.debug("demo failed", exc_info=True)
+        print(f"devhost: could not load the demo: {error}", file=sys.stderr, flush=True)
 
 
 def analyze(args) -> int:

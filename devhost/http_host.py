@@ -5,8 +5,10 @@ query, route parameters, body), the registered Python function is called with it
 (sync functions on a worker thread, as the Python worker does), and its
 ``HttpResponse`` goes back as it is. Run it with ``python -m devhost serve``.
 
-It also serves what Azure provides beside the app: the SAS-like blob upload endpoint
-and the sign-in service (devhost/identity.py, a local OpenID provider). Every response
+It also serves what Azure provides beside the app: the SAS-like blob upload endpoint,
+the sign-in service (devhost/identity.py, a local OpenID provider) and, at ``/``, the
+built web app (``web/dist``, what Static Web Apps serves in Azure) with its
+``/config.json`` written from the API's settings (the issuer the API trusts). Every response
 it sends carries the security headers (the app's own set them; devhost adds them to its
 404s and 500s too).
 """
@@ -17,18 +19,26 @@ import asyncio
 import inspect
 import json
 import logging
-from urllib.parse import parse_qsl
+import mimetypes
+import os
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote
 
 import azure.functions as func
 
 from blueprints.http import SECURITY_HEADERS
 from devhost import identity
-from devhost.app_index import HttpFunction, http_functions
+from devhost.app_index import HttpFunction, http_functions, route_prefix
 from devhost.asgi import lifespan, read_body, send_response
 
 log = logging.getLogger("devhost.http")
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit
 BLOB_UPLOAD_PREFIX = "devhost/blobs/"  # devhost's stand-in for Blob storage's SAS upload URLs
+WEB_ROOT = Path(__file__).resolve().parent.parent / "web" / "dist"  # `npm run build` in web/
+# The web app's policy: its own origin only (API, sign-in and uploads are served here);
+# media from blob: URLs (the recording just uploaded, played from the browser's copy).
+WEB_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+           "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
 
 
 class FunctionAppAsgi:
@@ -52,6 +62,9 @@ class FunctionAppAsgi:
             return
         if path.startswith(BLOB_UPLOAD_PREFIX) and self.platform is not None:
             await send_function_response(send, await self.platform.receive_upload(scope, receive))
+            return
+        if scope["method"] in ("GET", "HEAD") and not _is_api(path):
+            await self.web_app(send, path, head=scope["method"] == "HEAD")
             return
         for function in self.functions:
             route_params = function.match(scope["method"], path)
@@ -77,6 +90,28 @@ class FunctionAppAsgi:
             body=body,
         )
         await send_function_response(send, await self._invoke(function, request))
+
+    async def web_app(self, send, path: str, head: bool = False) -> None:
+        """The built front end: its files, ``index.html`` for ``/``, and ``/config.json``."""
+        if path == "config.json":
+            body = json.dumps(web_config()).encode()
+            await send_response(send, 200, {"content-type": "application/json", "cache-control": "no-store",
+                                            **STATIC_HEADERS}, b"" if head else body)
+            return
+        file = _web_file(path or "index.html")
+        if file is None:
+            missing = ("the web app is not built: run `bash scripts/setup.sh --web` (or `npm ci && npm run build` "
+                       "in web/)") if not WEB_ROOT.is_dir() else f"no file /{path}"
+            await send_function_response(send, error_response(404, "not_found", missing))
+            return
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        # Vite names assets by content hash: they never change, so they may be cached for good.
+        cache = "public, max-age=31536000, immutable" if path.startswith("assets/") else "no-cache"
+        body = await asyncio.to_thread(file.read_bytes)
+        await send_response(send, 200, {"content-type": kind + ("; charset=utf-8" if kind.startswith("text/") or
+                                                                 kind.endswith("javascript") else ""),
+                                        "cache-control": cache, **STATIC_HEADERS},
+                            b"" if head else body)
 
     async def _invoke(self, function: HttpFunction, request: func.HttpRequest) -> func.HttpResponse:
         kwargs = {function.request_parameter: request}
@@ -112,6 +147,38 @@ async def send_function_response(send, response: func.HttpResponse) -> None:
         charset = f"; charset={response.charset}" if response.charset else ""
         headers["content-type"] = f"{response.mimetype}{charset}"
     await send_response(send, response.status_code, headers, response.get_body() or b"")
+
+
+STATIC_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer",
+                  "content-security-policy": WEB_CSP}
+
+
+def web_config() -> dict:
+    """What the web app needs to sign in, from the settings the API validates tokens with.
+    WEB_CLIENT_ID / WEB_SCOPE name the app's registration (Entra ID in Azure); the
+    WEB_UPLOAD_* settings tune block uploads (tests use small blocks to exercise Put Block)."""
+    settings = _settings()
+    upload = {key: int(os.environ[name]) for key, name in (("block_bytes", "WEB_UPLOAD_BLOCK_BYTES"),
+                                                         ("single_shot_bytes", "WEB_UPLOAD_SINGLE_SHOT_BYTES"))
+              if os.environ.get(name, "").isdigit()}
+    return {"issuer": settings.issuer, "client_id": os.environ.get("WEB_CLIENT_ID", "classroom-web"),
+            "scope": os.environ.get("WEB_SCOPE", "openid profile"), "upload": upload}
+
+
+def _is_api(path: str) -> bool:
+    prefix = route_prefix()
+    return path == prefix or path.startswith(prefix + "/") or path.startswith("devhost/")
+
+
+def _web_file(path: str) -> Path | None:
+    """A file under WEB_ROOT, never outside it (``..``, symlinks out)."""
+    try:
+        candidate = (WEB_ROOT / unquote(path)).resolve()
+    except (OSError, ValueError):
+        return None
+    if not candidate.is_relative_to(WEB_ROOT) or not candidate.is_file():
+        return None
+    return candidate
 
 
 def _settings():

@@ -10,19 +10,25 @@ Nothing here knows the pipeline: functions are found by their trigger types in
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import concurrent.futures
+import hashlib
 import inspect
 import json
 import logging
+import shutil
 import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from email.utils import formatdate
 from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs, unquote
+from xml.etree import ElementTree
 
 import azure.functions as func
 from azure.durable_functions.models.utils import http_utils
@@ -30,7 +36,7 @@ from azure.functions.servicebus import ServiceBusMessage
 
 from blueprints import dependencies
 from devhost.app_index import durable_client_parameter, registered_functions
-from devhost.asgi import LoopbackServer
+from devhost.asgi import LoopbackServer, read_body
 from devhost.durable import LocalDurableRuntime
 from devhost.durable_api import durable_api_app
 from devhost.http_host import BLOB_UPLOAD_PREFIX, error_response
@@ -43,6 +49,11 @@ MAX_UPLOAD_BYTES = 8 * 1024**3
 # The containers the Event Grid subscription in infra/modules/storage.bicep covers.
 SUBSCRIBED_CONTAINERS = (VIDEOS,)
 BLOB_CREATED = "Microsoft.Storage.BlobCreated"
+# Blob storage's own limits for block blobs (Put Block, Put Block List).
+MAX_BLOCK_BYTES = 4000 * 1024**2
+MAX_BLOCKS = 50_000
+MAX_BLOCK_LIST_BYTES = 8 * 1024**2
+BLOB_RESPONSE_HEADERS = {"x-ms-request-server-encrypted": "false", "x-ms-version": "2025-01-05"}
 
 
 @dataclass(frozen=True)
@@ -170,18 +181,92 @@ class LocalPlatform:
                         threading.Thread(target=self.blob_created, args=(container, name), daemon=True).start()
 
     async def receive_upload(self, scope, receive) -> func.HttpResponse:
-        """PUT {BLOB_UPLOAD_PREFIX}{container}/{path}?se=…&sig=… — a SAS-style upload."""
+        """PUT {BLOB_UPLOAD_PREFIX}{container}/{path}?se=…&sig=…[&comp=…] — a SAS-style upload
+        taking the Blob REST operations the storage SDKs use for block blobs: Put Blob (the
+        whole file), Put Block (``comp=block&blockid=…``, kept uncommitted) and Put Block List
+        (``comp=blocklist``, an XML list of block ids that become the blob). As in Azure, a
+        blob exists, and BlobCreated fires once, only when Put Blob or Put Block List commits it."""
         if scope["method"] != "PUT":
             return error_response(405, "method_not_allowed", "upload with PUT")
         container, _, path = unquote(scope["path"].strip("/")[len(BLOB_UPLOAD_PREFIX):]).partition("/")
         query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
         if not self.blobs.check_upload(container, path, query.get("se"), query.get("sig")):
             return error_response(403, "invalid_signature", "the upload URL is invalid or has expired")
+        operation = query.get("comp")
+        if operation == "block":
+            return await self._put_block(container, path, query.get("blockid", ""), receive)
+        if operation == "blocklist":
+            return await self._put_block_list(container, path, receive)
+        if operation is not None:
+            return error_response(400, "unsupported_operation", f"comp={operation} is not a blob upload operation")
         size = await self._store_upload(container, path, receive)
         if size is None:
             return error_response(413, "payload_too_large", f"uploads are limited to {MAX_UPLOAD_BYTES} bytes")
+        return self._committed(container, path)
+
+    def _committed(self, container: str, path: str) -> func.HttpResponse:
         threading.Thread(target=self.blob_created, args=(container, path), daemon=True).start()
-        return func.HttpResponse(status_code=201, headers={"x-ms-request-server-encrypted": "false"})
+        return func.HttpResponse(status_code=201, headers={**BLOB_RESPONSE_HEADERS, "etag": f'"{uuid.uuid4().hex}"',
+                                                           "last-modified": _http_date()})
+
+    def _blocks_dir(self, container: str, path: str) -> Path:
+        """Uncommitted blocks of one blob, kept apart from every blob (a blob's name is hashed
+        so that no name can reach outside this folder)."""
+        digest = hashlib.sha256(f"{container}/{path}".encode()).hexdigest()
+        return dependencies.settings().data_path / "uncommitted-blocks" / digest
+
+    async def _put_block(self, container: str, path: str, block_id: str, receive) -> func.HttpResponse:
+        if not _valid_block_id(block_id):
+            return error_response(400, "invalid_block_id", "blockid must be base64 of at most 64 bytes")
+        folder = self._blocks_dir(container, path)
+        folder.mkdir(parents=True, exist_ok=True)
+        if sum(1 for _ in folder.iterdir()) >= MAX_BLOCKS:
+            return error_response(409, "block_count_exceeds_limit", f"a blob holds at most {MAX_BLOCKS} blocks")
+        target = folder / hashlib.sha256(block_id.encode()).hexdigest()
+        spool = folder / f".{uuid.uuid4().hex}.part"
+        size = 0
+        with spool.open("wb") as handle:
+            while True:
+                message = await receive()
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > MAX_BLOCK_BYTES:
+                    handle.close()
+                    spool.unlink()
+                    return error_response(413, "request_body_too_large", f"a block is limited to {MAX_BLOCK_BYTES} bytes")
+                handle.write(chunk)
+                if not message.get("more_body"):
+                    break
+        spool.replace(target)  # the same id again replaces the block, as in Azure
+        return func.HttpResponse(status_code=201, headers=BLOB_RESPONSE_HEADERS)
+
+    async def _put_block_list(self, container: str, path: str, receive) -> func.HttpResponse:
+        body = await read_body(receive, MAX_BLOCK_LIST_BYTES)
+        if body is None:
+            return error_response(413, "request_body_too_large", "the block list is too long")
+        try:
+            block_ids = _block_list(body)
+        except ValueError as error:
+            return error_response(400, "invalid_block_list", str(error))
+        folder = self._blocks_dir(container, path)
+        parts = [folder / hashlib.sha256(block_id.encode()).hexdigest() for block_id in block_ids]
+        missing = [block_id for block_id, part in zip(block_ids, parts) if not part.is_file()]
+        if missing:
+            return error_response(400, "invalid_block_list", f"{len(missing)} listed blocks were never uploaded "
+                                                              f"(first: {missing[0]})")
+        if sum(part.stat().st_size for part in parts) > MAX_UPLOAD_BYTES:
+            return error_response(413, "payload_too_large", f"uploads are limited to {MAX_UPLOAD_BYTES} bytes")
+        await asyncio.to_thread(self._commit_blocks, container, path, parts, folder)
+        return self._committed(container, path)
+
+    def _commit_blocks(self, container: str, path: str, parts: list[Path], folder: Path) -> None:
+        with tempfile.NamedTemporaryFile(prefix="upload-", delete=True) as spool:
+            for part in parts:
+                with part.open("rb") as block:
+                    shutil.copyfileobj(block, spool, 1024 * 1024)
+            spool.flush()
+            self.blobs.put_file(container, path, Path(spool.name))
+        shutil.rmtree(folder, ignore_errors=True)  # Azure discards uncommitted blocks on commit too
 
     async def _store_upload(self, container: str, path: str, receive) -> int | None:
         with tempfile.NamedTemporaryFile(prefix="upload-", delete=True) as spool:
@@ -249,6 +334,32 @@ def blob_created_event(container: str, path: str, blobs) -> func.EventGridEvent:
         event_time=datetime.now(timezone.utc),
         data_version="",
     )
+
+
+def _valid_block_id(block_id: str) -> bool:
+    try:
+        return 0 < len(base64.b64decode(block_id, validate=True)) <= 64
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _block_list(body: bytes) -> list[str]:
+    """The ids of a Put Block List body, in order (Committed, Uncommitted and Latest all name
+    blocks uploaded here: devhost keeps no committed blocks of an earlier version)."""
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError as error:
+        raise ValueError(f"the block list is not XML: {error}") from None
+    if root.tag != "BlockList":
+        raise ValueError("the block list's root element must be BlockList")
+    ids = [(element.text or "").strip() for element in root if element.tag in ("Latest", "Committed", "Uncommitted")]
+    if not ids or not all(_valid_block_id(i) for i in ids):
+        raise ValueError("the block list must name one or more base64 block ids")
+    return ids
+
+
+def _http_date() -> str:
+    return formatdate(usegmt=True)
 
 
 def service_bus_message(message: Received) -> ServiceBusMessage:

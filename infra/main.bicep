@@ -641,6 +641,7 @@ output SERVICE_API_NAME string = functionApp.outputs.name
 output SERVICE_WORKER_NAME string = worker.outputs.appName
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output FUNCTION_APP_URL string = functionApp.outputs.uri
+output LINK_STATIC_WEB_APP_BACKEND bool = linkStaticWebAppBackend && staticWebAppSku == 'Standard'
 output API_GATEWAY_URL string = !empty(apimPublisherEmail) ? apim!.outputs.apiUrl : ''
 
 @description('The API through Front Door when frontDoorSku is set, else empty.')

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Set up everything this project needs, idempotently:
 #   bash scripts/setup.sh          Python 3.11+ virtualenv in .venv with requirements-dev.txt, and ffmpeg
-#   bash scripts/setup.sh --test   … plus the system tools the tests use (redis-server, espeak-ng) and the
-#                                    local stack's Node packages (Azurite, the Cosmos-compatible server)
+#   bash scripts/setup.sh --test   … plus the system tools the tests use (redis-server, espeak-ng, chromium for the
+#                                    browser tests), the local stack's Node packages (Azurite, the Cosmos-compatible
+#                                    server) and the web app (--web)
+#   bash scripts/setup.sh --web    … the web app: its Node packages (web/package-lock.json) and its build (web/dist),
+#                                    which `python -m devhost serve` serves at /
 #   bash scripts/setup.sh --stack  … only what `python -m devhost stack up` needs
 #   bash scripts/setup.sh --bench  … plus the load generator the benchmarks use (wrk)
 #   bash scripts/setup.sh --checks … plus the static checkers (checkov, actionlint, hadolint, shellcheck) in their own
@@ -81,10 +84,38 @@ node_stack() {  # Azurite and the Cosmos-compatible server, pinned by devhost/st
   fi
 }
 
+browser() {  # the browser tests drive a system Chromium or Chrome (CHROMIUM=/path overrides); Debian's package else
+  [ -n "${CHROMIUM:-}" ] && return
+  for command in chromium chromium-browser google-chrome google-chrome-stable; do
+    command -v "$command" >/dev/null 2>&1 && return
+  done
+  system_packages chromium:chromium
+}
+
+web_app() {  # web/: npm ci when its lockfile changed, a build when any source did
+  system_packages node:nodejs npm:npm
+  local stamp=web/node_modules/.lock.sha256 wanted
+  wanted=$(sha256sum < web/package-lock.json | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    say "installing the web app's Node packages (web)"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$wanted" > "$stamp"
+  fi
+  local built=web/dist/.sources.sha256 sources
+  sources=$(cd web && find index.html src public vite.config.ts tsconfig.json package-lock.json -type f -print0 | sort -z |
+            xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$built" 2>/dev/null)" != "$sources" ]; then
+    say "building the web app (web/dist)"
+    (cd web && npm run --silent build >/dev/null)
+    echo "$sources" > "$built"
+  fi
+}
+
 system_packages ffmpeg:ffmpeg ffprobe:ffmpeg
 for option in "$@"; do
   case "$option" in
-    --test) system_packages redis-server:redis-server espeak-ng:espeak-ng; node_stack ;;
+    --test) system_packages redis-server:redis-server espeak-ng:espeak-ng; browser; node_stack; web_app ;;
+    --web) web_app ;;
     --stack) system_packages redis-server:redis-server; node_stack ;;
     --bench) system_packages wrk:wrk ;;
     --checks) checks_venv ;;
