@@ -15,7 +15,9 @@ from pathlib import Path
 
 from blueprints import dependencies
 from gpu_worker.worker import TranscriptionJob
+from models.speakers import SpeakerSettings, SpeakerSettingsError
 from pipeline.analysis import analyze_chunks
+from pipeline.audio import read_audio
 from pipeline.media import MediaError, cut_chunk, probe
 from pipeline.records import ChunkPlan, ChunkTranscript
 from services.blobs import CHUNKS, VIDEOS, BlobNotFound
@@ -42,23 +44,32 @@ class PipelineInput:
     chunk_timeout_s: float
     chunk_max_dispatches: int
     max_video_seconds: float
+    # This video's speaker settings (models.speakers.SpeakerSettings as a dict), e.g.
+    # {"child_pitch_hz": 300} for a high-voiced educator; None: the defaults.
+    speakers: dict | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, tenant_id: str, video_id: str, blob_path: str) -> "PipelineInput":
+    def from_settings(cls, settings: Settings, tenant_id: str, video_id: str, blob_path: str,
+                      speakers: dict | None = None) -> "PipelineInput":
         return cls(tenant_id, video_id, blob_path, settings.chunk_seconds, settings.chunk_overlap_seconds,
-                   settings.chunk_timeout_s, settings.chunk_max_dispatches, settings.max_video_seconds)
+                   settings.chunk_timeout_s, settings.chunk_max_dispatches, settings.max_video_seconds, speakers)
 
     @classmethod
     def from_dict(cls, data: dict) -> "PipelineInput":
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        # .get: orchestrations started before a field existed replay with their old input
+        return cls(**{name: data[name] if name != "speakers" else data.get(name)
+                      for name in cls.__dataclass_fields__})
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def video(self) -> dict:
         """What every activity gets to know which video it works on."""
-        return {"tenant_id": self.tenant_id, "video_id": self.video_id, "blob_path": self.blob_path,
-                "max_video_seconds": self.max_video_seconds}
+        video = {"tenant_id": self.tenant_id, "video_id": self.video_id, "blob_path": self.blob_path,
+                 "max_video_seconds": self.max_video_seconds}
+        if self.speakers:
+            video["speakers"] = self.speakers
+        return video
 
 
 def instance_id_for(tenant_id: str, video_id: str) -> str:
@@ -114,16 +125,27 @@ def dispatch_chunks_step(dispatch: dict) -> int:
 
 
 def analyze_video_step(analysis: dict) -> dict:
+    """Questions, speakers and wait times. Besides the chunk transcripts it listens to the
+    video's sound (who speaks, where the pauses are); ``analysis["speakers"]`` carries the
+    video's own speaker settings (models.speakers.SpeakerSettings), if it has any."""
     blobs = dependencies.blobs()
     chunks = []
+    try:
+        speakers = SpeakerSettings.from_dict(analysis.get("speakers"))
+    except (SpeakerSettingsError, TypeError) as error:
+        return {"ok": False, "reason": f"bad speaker settings for this video: {error}"}
     try:
         for chunk in analysis["chunks"]:
             transcript = ChunkTranscript.from_dict(json.loads(blobs.get_bytes(CHUNKS, chunk["transcript_blob"])))
             chunks.append((ChunkPlan.from_dict(chunk["plan"]), transcript))
+        audio = read_audio(blobs.readable_url(VIDEOS, analysis["blob_path"]))
     except BlobNotFound as error:
-        return {"ok": False, "reason": f"a chunk transcript went missing before analysis ({error})"}
+        return {"ok": False, "reason": f"a chunk transcript or the video went missing before analysis ({error})"}
+    except MediaError as error:
+        return {"ok": False, "reason": str(error)}
     classifier = dependencies.classifier()
-    parts = analyze_chunks(chunks, analysis["duration_s"], dependencies.classify_texts)
+    parts = analyze_chunks(chunks, analysis["duration_s"], dependencies.classify_texts, audio=audio,
+                           speakers=speakers, model_version=classifier.version)
     transcriber = next((c["model"] for c in analysis["chunks"] if c.get("model")), "")
     document = {
         "video_id": analysis["video_id"],
@@ -134,6 +156,7 @@ def analyze_video_step(analysis: dict) -> dict:
         "models": {"transcriber": transcriber, "classifier": classifier.version},
         "segments": parts["segments"],
         "questions": parts["questions"],
+        "speakers": parts["speakers"],
         "metrics": parts["metrics"],
         "summary": parts["summary"],
         "timings": {},
