@@ -2,14 +2,16 @@
 
 1. Each stretch (a sentence) gets a voice print, the GE2E speaker embedding
    (``models.voices.encoder``), and a pitch (``models.voices.pitch``).
-2. Stretches long enough for a reliable print (``MIN_CLUSTER_S``) are clustered by
-   cosine distance, average linkage, cut at ``cluster_distance``: one cluster per
-   voice heard. Shorter ones ("Me, me!") join the cluster whose centre is nearest.
-3. The rule for the educator: among the clusters with an adult voice (median pitch
-   below ``child_pitch_hz``), the one with the most speech; if no cluster sounds
-   adult, the one with the most speech. Every other cluster is a child. Research on
-   classroom talk and the recordings coaches upload agree: the educator talks most,
-   and children's voices are higher.
+2. Stretches long enough for a reliable print (``MIN_CLUSTER_S``) are clustered
+   (average linkage on ``voice_distances``: cosine distance of the prints plus a
+   term for the pitch difference), cut at ``cluster_distance``: one cluster per voice
+   heard. Shorter ones ("Me, me!") join the cluster they are nearest to on average.
+3. Roles are decided on the same tree cut higher, at ``role_distance``: room noise
+   can split one voice into two clusters, but an adult and a child stay apart that
+   far up (measured on the generated clips). The rule for the educator: among these
+   groups with an adult voice (median pitch below ``child_pitch_hz``), the one with
+   the most speech; if none sounds adult, the one with the most speech. Every other
+   group is a child. The educator talks most, and children's voices are higher.
 
 Per-video overrides (``SpeakerSettings``, passed in the pipeline's input) cover what
 the rule gets wrong: ``child_pitch_hz`` for a high-voiced educator or older children,
@@ -20,7 +22,7 @@ room).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -43,6 +45,7 @@ class SpeakerSettings:
     educator: str = "most-speech"  # "most-speech" | "pitch" | "everyone"
     child_pitch_hz: float = 250.0  # median pitch at or above this is a child's voice
     cluster_distance: float = 0.35  # voice distance (see voice_distances) that separates two voices
+    role_distance: float = 0.45  # distance that separates two speakers' roles (>= cluster_distance)
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "SpeakerSettings":
@@ -53,7 +56,7 @@ class SpeakerSettings:
         settings = cls(**data)
         if settings.educator not in RULES:
             raise SpeakerSettingsError(f"speaker setting educator={settings.educator!r} is not one of {', '.join(RULES)}")
-        for name in ("child_pitch_hz", "cluster_distance"):
+        for name in ("child_pitch_hz", "cluster_distance", "role_distance"):
             value = getattr(settings, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
                 raise SpeakerSettingsError(f"speaker setting {name}={value!r} is not a positive number")
@@ -61,7 +64,7 @@ class SpeakerSettings:
 
     def to_dict(self) -> dict:
         return {"educator": self.educator, "child_pitch_hz": self.child_pitch_hz,
-                "cluster_distance": self.cluster_distance}
+                "cluster_distance": self.cluster_distance, "role_distance": self.role_distance}
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ class _Stretch:
     embedding: np.ndarray | None = None
     pitch_hz: float | None = None
     cluster: int = -1
-    extra: dict = field(default_factory=dict)
+    group: int = -1  # the role group: clusters joined at role_distance
 
     @property
     def seconds(self) -> float:
@@ -106,22 +109,22 @@ def attribute_speakers(samples: np.ndarray, spans: Sequence[tuple[float, float]]
         if len(audio) >= SAMPLE_RATE // 10:
             stretch.embedding = encoder.embed(audio)
             stretch.pitch_hz = median_pitch(audio)
-    cluster_voices(stretches, settings.cluster_distance)
+    cluster_voices(stretches, settings.cluster_distance, max(settings.role_distance, settings.cluster_distance))
     roles = cluster_roles(stretches, settings)
     return [Voice(s.start, s.end, s.cluster, roles.get(s.cluster, CHILD), _round(s.pitch_hz)) for s in stretches]
 
 
-def cluster_voices(stretches: list[_Stretch], distance: float) -> None:
-    """Set each stretch's ``cluster``: one per voice, numbered by first appearance."""
+def cluster_voices(stretches: list[_Stretch], distance: float, role_distance: float) -> None:
+    """Set each stretch's ``cluster`` (one per voice, numbered by first appearance) and ``group``."""
     heard = [s for s in stretches if s.embedding is not None]
     if not heard:
         for s in stretches:
-            s.cluster = 0
+            s.cluster = s.group = 0
         return
     long_ones = [s for s in heard if s.seconds >= MIN_CLUSTER_S] or heard
-    labels = _average_linkage(long_ones, distance)
-    for stretch, label in zip(long_ones, labels):
-        stretch.cluster = int(label)
+    for stretch, (label, group) in zip(long_ones, _average_linkage(long_ones, distance, role_distance)):
+        stretch.cluster, stretch.group = label, group
+    group_of = {s.cluster: s.group for s in long_ones}
     for stretch in stretches:
         if stretch.cluster >= 0:
             continue
@@ -133,7 +136,8 @@ def cluster_voices(stretches: list[_Stretch], distance: float) -> None:
             labels_array = np.array([s.cluster for s in long_ones])
             stretch.cluster = int(min(set(labels_array.tolist()),
                                       key=lambda label: float(distances[labels_array == label].mean())))
-    order = {}
+        stretch.group = group_of[stretch.cluster]
+    order: dict[int, int] = {}
     for stretch in stretches:
         order.setdefault(stretch.cluster, len(order))
     for stretch in stretches:
@@ -141,10 +145,16 @@ def cluster_voices(stretches: list[_Stretch], distance: float) -> None:
 
 
 def cluster_roles(stretches: list[_Stretch], settings: SpeakerSettings) -> dict[int, str]:
-    """Which cluster is the educator; every other one is a child (see the module's rule)."""
+    """The role of each cluster: its group's (see the module's rule)."""
+    roles = group_roles(stretches, settings)
+    return {s.cluster: roles[s.group] for s in stretches}
+
+
+def group_roles(stretches: list[_Stretch], settings: SpeakerSettings) -> dict[int, str]:
+    """Which group is the educator; every other one is a child."""
     speech, pitch = {}, {}
-    for label in {s.cluster for s in stretches}:
-        own = [s for s in stretches if s.cluster == label]
+    for label in {s.group for s in stretches}:
+        own = [s for s in stretches if s.group == label]
         speech[label] = sum(s.seconds for s in own)
         pitches = [s.pitch_hz for s in own if s.pitch_hz is not None]
         weights = [s.seconds for s in own if s.pitch_hz is not None]
@@ -169,17 +179,19 @@ def voice_distances(rows: list[_Stretch], columns: list[_Stretch]) -> np.ndarray
     return np.clip(1.0 - a @ b.T + PITCH_WEIGHT * octaves, 0.0, None)
 
 
-def _average_linkage(stretches: list[_Stretch], distance: float) -> list[int]:
-    """Agglomerative clustering (average linkage) on ``voice_distances``, cut at ``distance``."""
+def _average_linkage(stretches: list[_Stretch], distance: float, role_distance: float) -> list[tuple[int, int]]:
+    """(cluster, group) of each stretch: one tree (average linkage on ``voice_distances``) cut twice."""
     if len(stretches) == 1:
-        return [0]
+        return [(0, 0)]
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
     matrix = voice_distances(stretches, stretches)
     np.fill_diagonal(matrix, 0.0)
     tree = linkage(squareform(matrix, checks=False), method="average")
-    return [int(label) - 1 for label in fcluster(tree, t=distance, criterion="distance")]
+    clusters = fcluster(tree, t=distance, criterion="distance")
+    groups = fcluster(tree, t=role_distance, criterion="distance")
+    return [(int(c) - 1, int(g) - 1) for c, g in zip(clusters, groups)]
 
 
 def _weighted_median(values: list[float], weights: list[float]) -> float:

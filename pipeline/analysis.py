@@ -32,16 +32,19 @@ MIN_UNIT_S = 0.2
 class Heard:
     """The talk in a recording: its sentences, who said each, and where speech is.
 
-    ``voices`` are the stretches the speaker attribution judged (each sentence cut at
-    the pauses the audio shows, so a sentence Whisper ran across two speakers is
-    judged in pieces); ``speakers`` has one role per sentence, the one that speaks
-    most of it. Without audio both are None and ``regions`` too.
+    ``voices`` are the stretches the speaker attribution judged, in time order: each
+    sentence cut at the pauses the audio shows (so a sentence Whisper ran across two
+    speakers is judged in pieces), plus the speech Whisper wrote no words for (a
+    child's "Okay", often); ``owners`` gives each voice's sentence index (-1: no
+    sentence). ``speakers`` has one role per sentence, the one that speaks most of it.
+    Without audio all but ``sentences`` are None.
     """
 
     sentences: list[Sentence]
     voices: list[Voice] | None
     speakers: list[str] | None
     regions: list[SpeechRegion] | None
+    owners: list[int] | None = None
 
 
 def listen(words: list[Word], audio: np.ndarray | None, speakers: SpeakerSettings = SpeakerSettings(),
@@ -50,9 +53,17 @@ def listen(words: list[Word], audio: np.ndarray | None, speakers: SpeakerSetting
     if audio is None:
         return Heard(sentences, None, None, None)
     regions = speech_regions(audio, voice_activity)
-    units = speech_units(sentences, regions)
+    units = sorted(speech_units(sentences, regions) + unwritten_speech(sentences, regions))
     voices = attribute_speakers(audio, [(a, b) for a, b, _ in units], speakers)
-    return Heard(sentences, voices, sentence_speakers(len(sentences), units, voices), regions)
+    return Heard(sentences, voices, sentence_speakers(len(sentences), units, voices), regions,
+                 [index for _, _, index in units])
+
+
+def unwritten_speech(sentences: list[Sentence], regions: list[SpeechRegion],
+                     min_s: float = MIN_UNIT_S) -> list[tuple[float, float, int]]:
+    """Speech regions no sentence touches (sentence index -1): someone spoke, Whisper wrote nothing."""
+    return [(r.start, r.end, -1) for r in regions if r.end - r.start >= min_s
+            and not any(s.start < r.end and r.start < s.end for s in sentences)]
 
 
 def speech_units(sentences: list[Sentence], regions: list[SpeechRegion]) -> list[tuple[float, float, int]]:
@@ -80,6 +91,8 @@ def sentence_speakers(count: int, units: list[tuple[float, float, int]], voices:
     """Each sentence's role: the one heard for most of its pieces' time."""
     seconds: list[dict[str, float]] = [{} for _ in range(count)]
     for (start, end, index), voice in zip(units, voices):
+        if index < 0:
+            continue
         seconds[index][voice.speaker] = seconds[index].get(voice.speaker, 0.0) + (end - start)
     return [max(heard, key=heard.get) if heard else "educator" for heard in seconds]
 
@@ -92,8 +105,11 @@ def analyze_chunks(chunks: Sequence[tuple[ChunkPlan, ChunkTranscript]], duration
     """The analysis part of VideoAnalysis: language, segments, questions, speakers, metrics, summary."""
     words = assemble_words(list(chunks))
     heard = listen(words, audio, speakers, voice_activity)
+    turns = None
+    if heard.voices is not None:
+        turns = [(v.start, v.speaker, owner) for v, owner in zip(heard.voices, heard.owners)]
     questions = find_questions(heard.sentences, words, classify, duration_s, speakers=heard.speakers,
-                               regions=heard.regions, model_version=model_version)
+                               regions=heard.regions, turns=turns, model_version=model_version)
     languages = Counter(t.language for _, t in chunks if t.language)
     return {
         "language": languages.most_common(1)[0][0] if languages else "en",

@@ -272,10 +272,13 @@ def _sentence(words: list[Word]) -> Sentence:
 
 def find_questions(sentences: list[Sentence], words: list[Word], classify: Callable, duration_s: float,
                    speakers: Sequence[str] | None = None, regions: Sequence[SpeechRegion] | None = None,
-                   model_version: str = "") -> list[Question]:
+                   turns: Sequence[tuple[float, str, int]] | None = None, model_version: str = "") -> list[Question]:
     """The question sentences, labelled OEQ/CEQ in one ``classify`` call, with who asked and their wait times.
 
     ``speakers``: "educator"/"child" for each sentence (None: all the educator's).
+    ``turns``: (start, speaker, sentence index or -1) of every stretch of speech heard, in
+    time order, including speech Whisper wrote nothing for; a question is answered when
+    the first stretch after it is a child's. Without them, when the next sentence is.
     ``regions``: the speech heard in the audio; without them (no audio) the wait time
     falls back to the gap between Whisper's words. ``duration_s`` bounds the times:
     Whisper can place a last word's end a few milliseconds past the end of the audio.
@@ -307,10 +310,19 @@ def find_questions(sentences: list[Sentence], words: list[Word], classify: Calla
             oeq_probability=float(prediction.oeq_probability),
             wait_time_s=wait,
             speaker=speakers[i] if speakers is not None else "educator",
-            answered=bool(speakers is not None and following is not None and speakers[i + 1] == "child"),
+            answered=_answered(i, speakers, turns),
             model_version=getattr(prediction, "model_version", "") or model_version,
         ))
     return questions
+
+
+def _answered(index: int, speakers: Sequence[str] | None, turns: Sequence[tuple[float, str, int]] | None) -> bool:
+    """A child spoke before the educator went on: the next speech after the question is a child's."""
+    if turns is not None:
+        own = [start for start, _, owner in turns if owner == index]
+        after = [speaker for start, speaker, owner in turns if owner != index and own and start > own[-1]]
+        return bool(after) and after[0] == "child"
+    return speakers is not None and index + 1 < len(speakers) and speakers[index + 1] == "child"
 
 
 def wait_time_from_audio(question: Sentence, following: Sentence | None,
