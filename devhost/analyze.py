@@ -133,11 +133,16 @@ def _progress_line(custom: dict) -> str:
 
 def _readable_summary(analysis: dict) -> str:
     metrics, summary = analysis["metrics"], analysis.get("summary", {})
-    lines = [f"{analysis['duration_s']:.1f} s of video, {metrics['question_count']} questions "
+    lines = [f"{analysis['duration_s']:.1f} s of video, {metrics['question_count']} questions by the educator "
              f"({metrics['oeq_count']} open, {metrics['ceq_count']} closed)"]
+    for voice in analysis.get("speakers", []):
+        pitch = "" if voice["median_pitch_hz"] is None else f", ~{voice['median_pitch_hz']:.0f} Hz"
+        lines.append(f"  {voice['id']}: {voice['role']} ({voice['speech_s']:.1f} s of speech{pitch})")
     for q in analysis["questions"]:
         wait = "end" if q["wait_time_s"] is None else f"{q['wait_time_s']:.1f}s"
-        lines.append(f"  {_clock(q['start'])}  {q['label']}  wait {wait:>5}  {q['text']}")
+        answered = "answered" if q.get("answered") else ""
+        lines.append(f"  {_clock(q['start'])}  {q.get('speaker', 'educator'):8}  {q['label']}  wait {wait:>5}  "
+                     f"{answered:8}  {q['text']}")
     if summary.get("text"):
         lines.append(summary["text"])
     return "\n".join(lines)

@@ -7,6 +7,8 @@ gives the figures stored with every video (see VideoAnalysis.metrics in DESIGN.m
 ``coaching_summary`` adds where the recording went longest without a question and
 writes it up so a coach can read it aloud.
 
+Every figure counts the educator's questions only: children's questions stay in the
+analysis (a coach may want to see them) but say nothing about how the educator asks.
 Wait-time figures count only questions that have a wait time: the last question of a
 recording has none (nothing follows it), and counting it as zero would punish it.
 """
@@ -19,12 +21,18 @@ from typing import Sequence
 
 from pipeline.records import CoachingSummary, Gap, Metrics, Question
 
-__all__ = ["clock", "coaching_summary", "compute_metrics", "gaps_without_questions"]
+__all__ = ["clock", "coaching_summary", "compute_metrics", "educator_questions", "gaps_without_questions"]
 
 WAIT_TIME_TARGET_S = 3.0
+EDUCATOR = "educator"
+
+
+def educator_questions(questions: Sequence[Question]) -> list[Question]:
+    return [q for q in questions if q.speaker == EDUCATOR]
 
 
 def compute_metrics(questions: Sequence[Question], duration_s: float) -> Metrics:
+    questions = educator_questions(questions)
     count = len(questions)
     oeq = sum(q.label == "OEQ" for q in questions)
     waits = _wait_times(questions)
@@ -36,17 +44,22 @@ def compute_metrics(questions: Sequence[Question], duration_s: float) -> Metrics
         questions_per_minute=round(count / (duration_s / 60), 3) if duration_s > 0 else 0.0,
         mean_wait_time_s=round(fmean(waits), 3) if waits else None,
         wait_time_3s_ratio=_share(sum(w >= WAIT_TIME_TARGET_S for w in waits), len(waits)),
+        answered_ratio=_share(sum(q.answered for q in questions), count),
     )
 
 
 def coaching_summary(questions: Sequence[Question], duration_s: float, top_gaps: int = 3) -> CoachingSummary:
     metrics = compute_metrics(questions, duration_s)
+    child_questions = len(questions) - len(educator_questions(questions))
+    questions = educator_questions(questions)
     waits = _wait_times(questions)
     gaps = gaps_without_questions(questions, duration_s)
     summary = CoachingSummary(
         oeq_share=metrics.oeq_ratio,
         questions_with_3s_wait=sum(w >= WAIT_TIME_TARGET_S for w in waits),
         questions_with_wait=len(waits),
+        questions_answered=sum(q.answered for q in questions),
+        child_questions=child_questions,
         longest_gaps=tuple(sorted(gaps, key=lambda g: (-g.seconds, g.start))[:top_gaps]),
     )
     return replace(summary, text=_coaching_text(metrics, summary, duration_s))
@@ -66,8 +79,11 @@ def gaps_without_questions(questions: Sequence[Question], duration_s: float) -> 
 
 def _coaching_text(metrics: Metrics, summary: CoachingSummary, duration_s: float) -> str:
     minutes = duration_s / 60
+    children = (f" Children asked {_plural(summary.child_questions, 'question')} of their own."
+                if summary.child_questions else "")
     if metrics.question_count == 0:
-        return f"No questions were detected in this {minutes:.1f}-minute recording."
+        who = " by the educator" if children else ""
+        return f"No questions{who} were detected in this {minutes:.1f}-minute recording.{children}"
     count, oeq = metrics.question_count, metrics.oeq_count
     sentences = [
         f"{_plural(count, 'question')} in {minutes:.1f} minutes ({metrics.questions_per_minute:.1f} per minute); "
@@ -80,13 +96,14 @@ def _coaching_text(metrics: Metrics, summary: CoachingSummary, duration_s: float
         )
     else:
         sentences.append("No speech followed any question, so wait time could not be measured.")
+    sentences.append(f"A child answered {summary.questions_answered} of {_plural(count, 'question')}.")
     if summary.longest_gaps:
         gap = summary.longest_gaps[0]
         sentences.append(
             f"The longest stretch without a question was {clock(gap.seconds)} "
             f"(from {clock(gap.start)} to {clock(gap.end)})."
         )
-    return " ".join(sentences)
+    return " ".join(sentences) + children
 
 
 def clock(seconds: float) -> str:

@@ -26,8 +26,13 @@ Decisions, documented here because they are judgement calls:
   a personal subject ("do you…", "have you…") to count;
 - "tell me when you're done" is an instruction, not a prompt.
 
-``find_questions`` then classifies all questions in one batch and measures the wait
-time after each: the silence from the question's last word to the next spoken word.
+``find_questions`` then classifies all questions in one batch, says who asked each
+(the speaker attribution of its sentence) and measures the wait time after each, as
+researchers define it: the silence after the question until anyone speaks, taken
+from the audio's speech regions (``models.voice_activity``), not from Whisper's word
+ends, which drift by tenths of a second and move with every misheard word. Whisper's
+words only say *which* stretch of speech is the question: the region its last word
+falls in. A question is ``answered`` when the next sentence is a child's.
 """
 
 from __future__ import annotations
@@ -36,9 +41,11 @@ import re
 from bisect import bisect_left
 from typing import Callable, Sequence
 
+from models.voice_activity import SpeechRegion, next_speech_after, region_around
 from pipeline.records import Question, Sentence, Word
 
-__all__ = ["classification_text", "find_questions", "is_question", "split_run_on_questions", "wait_time_after"]
+__all__ = ["classification_text", "find_questions", "is_question", "split_run_on_questions", "wait_time_after",
+           "wait_time_from_audio"]
 
 RUN_ON_PAUSE_S = 0.45  # a pause this long before a question opening ends an unpunctuated sentence
 CONTEXT_GAP_S = 1.5  # a statement ending this soon before a short question is its context
@@ -240,8 +247,8 @@ def split_run_on_questions(sentences: list[Sentence], min_pause_s: float = RUN_O
 
     With little context (a short chunk, fast speech) Whisper can run "look at the
     truck what do you think is inside" together; a pause of ``min_pause_s`` or more
-    followed by a question opening (a wh-question or auxiliary inversion) is a
-    sentence boundary the punctuation missed.
+    followed by a question opening (a wh-question, auxiliary inversion or an open
+    prompt such as "tell me about…") is a sentence boundary the punctuation missed.
     """
     result = []
     for sentence in sentences:
@@ -250,7 +257,8 @@ def split_run_on_questions(sentences: list[Sentence], min_pause_s: float = RUN_O
             if words[i].start - words[i - 1].end < min_pause_s:
                 continue
             tokens = [t for w in words[i:] for t in _TOKEN.findall(w.text)]
-            if tokens and is_interrogative(_without_openers(tokens) or tokens):
+            said = _without_openers(tokens) or tokens
+            if tokens and (is_interrogative(said) or is_prompt(said)):
                 result.append(_sentence(words[start:i]))
                 start = i
         result.append(_sentence(words[start:]) if start else sentence)
@@ -262,12 +270,21 @@ def _sentence(words: list[Word]) -> Sentence:
     return Sentence(start=words[0].start, end=words[-1].end, text=text, words=tuple(words))
 
 
-def find_questions(sentences: list[Sentence], words: list[Word], classify: Callable, duration_s: float) -> list[Question]:
-    """The question sentences, labelled OEQ/CEQ in one ``classify`` call, with their wait times.
+def find_questions(sentences: list[Sentence], words: list[Word], classify: Callable, duration_s: float,
+                   speakers: Sequence[str] | None = None, regions: Sequence[SpeechRegion] | None = None,
+                   turns: Sequence[tuple[float, str, int]] | None = None, model_version: str = "") -> list[Question]:
+    """The question sentences, labelled OEQ/CEQ in one ``classify`` call, with who asked and their wait times.
 
-    ``duration_s`` bounds the times: Whisper can place a last word's end a few
-    milliseconds past the end of the audio.
+    ``speakers``: "educator"/"child" for each sentence (None: all the educator's).
+    ``turns``: (start, speaker, sentence index or -1) of every stretch of speech heard, in
+    time order, including speech Whisper wrote nothing for; a question is answered when
+    the first stretch after it is a child's. Without them, when the next sentence is.
+    ``regions``: the speech heard in the audio; without them (no audio) the wait time
+    falls back to the gap between Whisper's words. ``duration_s`` bounds the times:
+    Whisper can place a last word's end a few milliseconds past the end of the audio.
     """
+    if speakers is not None and len(speakers) != len(sentences):
+        raise ValueError(f"{len(speakers)} speakers for {len(sentences)} sentences")
     picked = [i for i, sentence in enumerate(sentences) if is_question(sentence.text)]
     if not picked:
         return []
@@ -279,16 +296,53 @@ def find_questions(sentences: list[Sentence], words: list[Word], classify: Calla
     questions = []
     for i, prediction in zip(picked, predictions):
         sentence = sentences[i]
+        following = sentences[i + 1] if i + 1 < len(sentences) else None
         end = min(sentence.end, duration_s) if duration_s > 0 else sentence.end
+        if regions is None:
+            wait = _wait_time(end, _word_after(sentence, words, starts))
+        else:
+            wait = wait_time_from_audio(sentence, following, regions)
         questions.append(Question(
             start=min(sentence.start, end),
             end=end,
             text=sentence.text,
             label=prediction.label,
             oeq_probability=float(prediction.oeq_probability),
-            wait_time_s=_wait_time(end, _word_after(sentence, words, starts)),
+            wait_time_s=wait,
+            speaker=speakers[i] if speakers is not None else "educator",
+            answered=_answered(i, speakers, turns),
+            model_version=getattr(prediction, "model_version", "") or model_version,
         ))
     return questions
+
+
+def _answered(index: int, speakers: Sequence[str] | None, turns: Sequence[tuple[float, str, int]] | None) -> bool:
+    """A child spoke before the educator went on: the next speech after the question is a child's."""
+    if turns is not None:
+        own = [start for start, _, owner in turns if owner == index]
+        after = [speaker for start, speaker, owner in turns if owner != index and own and start > own[-1]]
+        return bool(after) and after[0] == "child"
+    return speakers is not None and index + 1 < len(speakers) and speakers[index + 1] == "child"
+
+
+def wait_time_from_audio(question: Sentence, following: Sentence | None,
+                         regions: Sequence[SpeechRegion]) -> float | None:
+    """Seconds from the end of the question's speech region to the start of the next one.
+
+    0.0 when the next sentence's first word lies in the question's own region (no pause
+    long enough to split them); None when no speech follows. A question whose last word
+    falls in no region at all (the detector heard no speech there) ends at the word.
+    """
+    regions = list(regions)
+    last = question.words[-1] if question.words else Word(question.start, question.end, "")
+    own = region_around(regions, last.start, last.end)
+    end = own.end if own is not None else last.end
+    if following is not None and following.words and own is not None:
+        first = following.words[0]
+        if region_around(regions, first.start, first.end) == own:
+            return 0.0
+    nxt = next_speech_after(regions, end)
+    return None if nxt is None else round(float(max(0.0, nxt.start - end)), 2)
 
 
 def classification_text(question: Sentence, previous: Sentence | None) -> str:

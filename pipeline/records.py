@@ -96,7 +96,10 @@ class Question:
     text: str
     label: str  # "OEQ" | "CEQ"
     oeq_probability: float
-    wait_time_s: float | None  # silence until the next word; None at the end of the recording
+    wait_time_s: float | None  # silence until anyone speaks, from the audio; None at the end of the recording
+    speaker: str = "educator"  # "educator" | "child"
+    answered: bool = False  # a child spoke before the educator went on
+    model_version: str = ""  # the classifier that labelled it
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -111,6 +114,7 @@ class Metrics:
     questions_per_minute: float
     mean_wait_time_s: float | None
     wait_time_3s_ratio: float | None
+    answered_ratio: float | None = None  # share of the educator's questions a child answered
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -133,6 +137,8 @@ class CoachingSummary:
     oeq_share: float | None
     questions_with_3s_wait: int
     questions_with_wait: int
+    questions_answered: int = 0
+    child_questions: int = 0
     longest_gaps: tuple[Gap, ...] = field(default=())
     text: str = ""
 
@@ -141,6 +147,8 @@ class CoachingSummary:
             "oeq_share": self.oeq_share,
             "questions_with_3s_wait": self.questions_with_3s_wait,
             "questions_with_wait": self.questions_with_wait,
+            "questions_answered": self.questions_answered,
+            "child_questions": self.child_questions,
             "longest_gaps_without_questions": [
                 {"start": g.start, "end": g.end, "seconds": g.seconds} for g in self.longest_gaps
             ],

@@ -2,10 +2,11 @@
 
     .venv/bin/python samples/make_sample_video.py
 
-An educator (one espeak-ng voice) asks open and closed questions at a water table;
-a child (another voice) answers after known pauses. Next to the video it writes
-classroom_sample.truth.json: each utterance's spoken span, and for each question its
-expected label and true wait time, which the end-to-end test checks against.
+An educator (an adult espeak-ng voice, ~200 Hz) asks open and closed questions at a
+water table; a child (a higher voice, ~310 Hz) answers after known pauses and asks a
+question of her own. Next to the video it writes classroom_sample.truth.json: each
+utterance's spoken span and speaker, and for each question who asked it, its expected
+label, true wait time and whether a child answered, which the end-to-end test checks.
 Deterministic for a given espeak-ng and ffmpeg; the video stays well under 1 MB.
 """
 
@@ -19,9 +20,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from tests.speech_fixtures import Utterance, build_speech, wrap_as_video  # noqa: E402
+from tests.speech_fixtures import Utterance, Voice, build_speech, wrap_as_video  # noqa: E402
 
-EDUCATOR, CHILD = "en-us+f3", "en-us+f5"
+EDUCATOR, CHILD = Voice("en-us+f3"), Voice("en-us+f5", pitch=90)
 
 # (speaker voice, text, pause after, expected label if it is a question)
 SCRIPT = [
@@ -34,6 +35,8 @@ SCRIPT = [
     (CHILD, "No, it is light.", 1.0, None),
     (EDUCATOR, "How many leaves are in the bowl?", 2.5, "CEQ"),
     (CHILD, "There are three leaves.", 1.0, None),
+    (CHILD, "Can I have a turn now?", 0.8, "CEQ"),
+    (EDUCATOR, "Yes, after Maya.", 1.0, None),
     (EDUCATOR, "Tell me about what you see when the leaf touches the water.", 4.0, "OEQ"),
     (CHILD, "It is floating and it is spinning around.", 1.0, None),
     (EDUCATOR, "Great observation. Let us try the apple next.", 1.0, None),
@@ -48,14 +51,20 @@ def make(out_dir: Path = HERE, name: str = "classroom_sample") -> Path:
         video = wrap_as_video(wav, out_dir / f"{name}.mp4", faststart=True)
     truth = {
         "utterances": [{"text": s.text, "start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3),
-                        "speaker": "educator" if voice == EDUCATOR else "child"}
+                        "speaker": _role(voice)}
                        for s, (voice, *_) in zip(spans, SCRIPT)],
         "questions": [{"text": s.text, "label": label, "start_s": round(s.start_s, 3),
-                       "wait_time_s": round(spans[i + 1].start_s - s.end_s, 3) if i + 1 < len(spans) else None}
-                      for i, (s, (_, _, _, label)) in enumerate(zip(spans, SCRIPT)) if label],
+                       "speaker": _role(voice),
+                       "wait_time_s": round(spans[i + 1].start_s - s.end_s, 3) if i + 1 < len(spans) else None,
+                       "answered": i + 1 < len(spans) and _role(voice) == "educator" and SCRIPT[i + 1][0] == CHILD}
+                      for i, (s, (voice, _, _, label)) in enumerate(zip(spans, SCRIPT)) if label],
     }
     (out_dir / f"{name}.truth.json").write_text(json.dumps(truth, indent=2) + "\n")
     return video
+
+
+def _role(voice: Voice) -> str:
+    return "educator" if voice == EDUCATOR else "child"
 
 
 if __name__ == "__main__":

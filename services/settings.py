@@ -32,7 +32,7 @@ class Settings:
     data_dir: str = ".devhost/data"
     public_base_url: str = "http://127.0.0.1:7071"
     upload_url_ttl_s: int = 3600
-    whisper_model: str = "tiny.en"
+    whisper_model: str = "base"  # chosen by measurement: README, "Accuracy on audio"
     whisper_device: str = "auto"
     whisper_compute_type: str = "auto"
     whisper_beam_size: int = 5

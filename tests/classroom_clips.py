@@ -10,14 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.speech_fixtures import SpokenSpan, Utterance, build_speech, wrap_as_video
+from tests.speech_fixtures import SpokenSpan, Utterance, Voice, add_room_noise, build_speech, wrap_as_video
 
-EDUCATOR, CHILD = "en-us+f3", "en-us+f5"
+# An adult woman's voice (~200 Hz) and two children's (~310 Hz and ~290 Hz): young
+# children speak well above adults, which the speaker attribution relies on.
+EDUCATOR, CHILD, OTHER_CHILD = Voice("en-us+f3"), Voice("en-us+f5", pitch=90), Voice("en-us+f4", pitch=90)
 
 
 @dataclass(frozen=True)
 class Line:
-    voice: str
+    voice: Voice
     text: str
     pause_after_s: float
     label: str | None = None  # the expected label when the line is a question
@@ -29,6 +31,8 @@ class ExpectedQuestion:
     label: str
     start_s: float
     wait_time_s: float | None
+    speaker: str = "educator"
+    answered: bool = False
 
 
 ART = [
@@ -73,13 +77,41 @@ BLOCKS = [
 CLIPS = {"art": ART, "snack": SNACK, "blocks": BLOCKS}
 
 
-def make_clip(lines: list[Line], folder: Path, name: str) -> tuple[Path, list[SpokenSpan], list[ExpectedQuestion]]:
-    spans = build_speech([Utterance(line.text, line.pause_after_s, line.voice) for line in lines],
-                         folder / f"{name}.wav")
-    video = wrap_as_video(folder / f"{name}.wav", folder / f"{name}.mp4")
+def make_clip(lines: list[Line], folder: Path, name: str,
+              snr_db: float | None = None) -> tuple[Path, list[SpokenSpan], list[ExpectedQuestion]]:
+    """The clip as an MP4 (and a WAV beside it); ``snr_db``: with room noise that far below the speech."""
+    wav = folder / f"{name}.wav"
+    spans = build_speech([Utterance(line.text, line.pause_after_s, line.voice) for line in lines], wav)
+    if snr_db is not None:
+        wav = add_room_noise(wav, wav, snr_db)
+    video = wrap_as_video(wav, folder / f"{name}.mp4")
     expected = [
         ExpectedQuestion(line.text, line.label, span.start_s,
-                         round(spans[i + 1].start_s - span.end_s, 3) if i + 1 < len(spans) else None)
+                         round(spans[i + 1].start_s - span.end_s, 3) if i + 1 < len(spans) else None,
+                         SPEAKERS[line.voice],
+                         SPEAKERS[line.voice] == "educator" and i + 1 < len(lines)
+                         and SPEAKERS[lines[i + 1].voice] == "child")
         for i, (line, span) in enumerate(zip(lines, spans)) if line.label
     ]
     return video, spans, expected
+
+
+# Children ask questions too ("Can I have a turn now?"): they are shown as the
+# children's and left out of the educator's metrics. Two children, short pauses.
+ROOM = [
+    Line(EDUCATOR, "Look, I found a feather on the playground.", 0.8),
+    Line(EDUCATOR, "What do you notice about it?", 2.6, "OEQ"),
+    Line(CHILD, "It is soft and grey.", 0.6),
+    Line(OTHER_CHILD, "Can I have a turn now?", 0.9, "CEQ"),
+    Line(EDUCATOR, "Yes, after Sam.", 1.0),
+    Line(EDUCATOR, "Where do you think it came from?", 3.1, "OEQ"),
+    Line(OTHER_CHILD, "A bird.", 1.1),
+    Line(CHILD, "Where did the feather go?", 0.7, "CEQ"),
+    Line(EDUCATOR, "It is in my hand.", 0.9),
+    Line(EDUCATOR, "Is it heavy or light?", 1.9, "CEQ"),
+    Line(CHILD, "Light.", 1.0),
+]
+
+CHILD_QUESTION_CLIPS = {"room": ROOM}
+SPEAKERS = {EDUCATOR: "educator", CHILD: "child", OTHER_CHILD: "child"}
+VOICE_NAMES = {EDUCATOR: "educator", CHILD: "child-1", OTHER_CHILD: "child-2"}

@@ -32,11 +32,20 @@ AUDIBLE = 100
 FFMPEG = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error"]
 
 
+@dataclass(frozen=True)
+class Voice:
+    """An espeak-ng voice and its pitch (0-99, espeak-ng's default 50 ≈ 200 Hz for the f3
+    variant). A child is a higher voice: ``Voice("en-us+f5", pitch=90)`` speaks at ~310 Hz."""
+
+    name: str
+    pitch: int = 50
+
+
 @dataclass
 class Utterance:
     text: str
     pause_after_s: float
-    voice: str | None = None  # espeak-ng voice for this utterance (a child: "en-us+f5"); default: build_speech's
+    voice: str | Voice | None = None  # espeak-ng voice for this utterance; default: build_speech's
 
 
 @dataclass
@@ -46,7 +55,7 @@ class SpokenSpan:
     end_s: float
 
 
-def build_speech(utterances, out_wav: Path, voice: str = "en-us", words_per_minute: int = 150,
+def build_speech(utterances, out_wav: Path, voice: str | Voice = "en-us", words_per_minute: int = 150,
                  lead_in_s: float = 0.5) -> list[SpokenSpan]:
     """A 16 kHz mono WAV of the utterances with exact pauses; returns where each one is audible."""
     pieces = [silence(lead_in_s)]
@@ -61,12 +70,14 @@ def build_speech(utterances, out_wav: Path, voice: str = "en-us", words_per_minu
     return spans
 
 
-def render_utterance(text: str, voice: str = "en-us", words_per_minute: int = 150) -> np.ndarray:
+def render_utterance(text: str, voice: str | Voice = "en-us", words_per_minute: int = 150) -> np.ndarray:
     """espeak-ng's rendering of one utterance as 16 kHz int16 samples, padding included."""
     if not text.strip():
         raise ValueError("an utterance needs some text")
+    voice = voice if isinstance(voice, Voice) else Voice(voice)
     # Text goes in on stdin so that text starting with '-' is not read as an option.
-    spoken = subprocess.run(["espeak-ng", "-v", voice, "-s", str(words_per_minute), "--stdout", "--stdin"],
+    spoken = subprocess.run(["espeak-ng", "-v", voice.name, "-p", str(voice.pitch), "-s", str(words_per_minute),
+                             "--stdout", "--stdin"],
                             input=text.encode(), capture_output=True, check=True).stdout
     pcm, _ = (ffmpeg.input("pipe:", format="wav")
               .output("pipe:", format="s16le", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE)
@@ -166,3 +177,28 @@ def _encode(picture, sound, out: Path, faststart: bool = False) -> Path:
      .overwrite_output()
      .run(cmd=FFMPEG, capture_stdout=True, capture_stderr=True))
     return Path(out)
+
+
+def room_noise(seconds: float, color: str = "pink", seed: int = 20261202) -> np.ndarray:
+    """ffmpeg's noise generator (pink: the spectrum of a room's hum and rustle), float samples."""
+    pcm, _ = (ffmpeg.input(f"anoisesrc=color={color}:amplitude=0.5:seed={seed}:r={SAMPLE_RATE}:d={seconds:.3f}",
+                           format="lavfi")
+              .output("pipe:", format="s16le", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE)
+              .run(cmd=FFMPEG, capture_stdout=True, capture_stderr=True))
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+
+
+def add_room_noise(wav: Path, out_wav: Path, snr_db: float, color: str = "pink", seed: int = 20261202) -> Path:
+    """The WAV with noise under it, ``snr_db`` below the speech (its audible samples' power).
+
+    Noise fills the pauses too, so a pause is no longer digital silence: what measures
+    it must tell quiet from speech the way it would in a room.
+    """
+    speech, rate, _ = read_wav(wav)
+    noise = room_noise(len(speech) / rate + 0.01, color, seed)[: len(speech)]
+    noise = np.pad(noise, (0, len(speech) - len(noise)))
+    audible = speech[np.abs(speech.astype(np.int32)) > AUDIBLE].astype(np.float64)
+    speech_power = float(np.mean(audible**2)) if audible.size else 1.0
+    noise = noise * np.sqrt(speech_power / (10 ** (snr_db / 10)) / max(float(np.mean(noise**2)), 1e-9))
+    mixed = np.clip(speech.astype(np.float64) + noise, -32768, 32767)
+    return write_wav(out_wav, mixed.astype("<i2"), rate)

@@ -6,16 +6,22 @@ from pipeline.metrics import clock, coaching_summary, compute_metrics, gaps_with
 from pipeline.records import Gap, Metrics, Question
 
 
-def question(start: float, end: float, label: str = "CEQ", wait: float | None = 1.0) -> Question:
+def question(start: float, end: float, label: str = "CEQ", wait: float | None = 1.0, speaker: str = "educator",
+             answered: bool = False) -> Question:
     return Question(start=start, end=end, text="Is it red?", label=label,
-                    oeq_probability=0.9 if label == "OEQ" else 0.1, wait_time_s=wait)
+                    oeq_probability=0.9 if label == "OEQ" else 0.1, wait_time_s=wait, speaker=speaker,
+                    answered=answered)
 
 
 QUESTIONS = [
-    question(10.0, 12.0, "OEQ", wait=3.5),
-    question(20.0, 21.0, "CEQ", wait=1.0),
+    question(10.0, 12.0, "OEQ", wait=3.5, answered=True),
+    question(20.0, 21.0, "CEQ", wait=1.0, answered=True),
     question(30.0, 31.5, "OEQ", wait=3.0),
     question(100.0, 101.0, "CEQ", wait=None),  # the recording's last question
+]
+CHILDREN_ASK = [
+    question(15.0, 16.0, "CEQ", wait=0.2, speaker="child"),  # "Can I have a turn now?"
+    question(40.0, 41.0, "OEQ", wait=5.0, speaker="child"),
 ]
 
 
@@ -32,7 +38,17 @@ def test_metrics_of_a_recording():
         questions_per_minute=2.0,
         mean_wait_time_s=2.5,  # (3.5 + 1.0 + 3.0) / 3: the last question has no wait time
         wait_time_3s_ratio=0.667,  # 2 of 3, and exactly 3.0 s counts
+        answered_ratio=0.5,
     )
+
+
+def test_childrens_questions_change_no_metric():
+    assert compute_metrics(QUESTIONS + CHILDREN_ASK, duration_s=120.0) == compute_metrics(QUESTIONS, 120.0)
+
+
+def test_only_childrens_questions_count_as_none_asked():
+    metrics = compute_metrics(CHILDREN_ASK, duration_s=60.0)
+    assert (metrics.question_count, metrics.mean_wait_time_s, metrics.answered_ratio) == (0, None, None)
 
 
 def test_metrics_are_rounded_to_three_decimals():
@@ -44,7 +60,7 @@ def test_metrics_are_rounded_to_three_decimals():
 def test_no_questions():
     assert compute_metrics([], duration_s=60.0) == Metrics(
         question_count=0, oeq_count=0, ceq_count=0, oeq_ratio=None,
-        questions_per_minute=0.0, mean_wait_time_s=None, wait_time_3s_ratio=None,
+        questions_per_minute=0.0, mean_wait_time_s=None, wait_time_3s_ratio=None, answered_ratio=None,
     )
 
 
@@ -61,7 +77,7 @@ def test_zero_duration_gives_zero_questions_per_minute():
 def test_metrics_serialise_with_the_documented_keys():
     assert set(compute_metrics(QUESTIONS, 120.0).to_dict()) == {
         "question_count", "oeq_count", "ceq_count", "oeq_ratio",
-        "questions_per_minute", "mean_wait_time_s", "wait_time_3s_ratio",
+        "questions_per_minute", "mean_wait_time_s", "wait_time_3s_ratio", "answered_ratio",
     }
 
 
@@ -91,8 +107,23 @@ def test_coaching_summary_of_a_recording():
     assert summary.text == (
         "4 questions in 2.0 minutes (2.0 per minute); 2 were open-ended (50%). "
         "2 of 3 questions got at least 3 seconds of wait time. "
+        "A child answered 2 of 4 questions. "
         "The longest stretch without a question was 1:08 (from 0:32 to 1:40)."
     )
+
+
+def test_coaching_summary_counts_the_educator_and_mentions_the_children():
+    summary = coaching_summary(QUESTIONS + CHILDREN_ASK, duration_s=120.0, top_gaps=2)
+    assert summary.longest_gaps == (Gap(31.5, 100.0), Gap(101.0, 120.0))  # children's questions fill no gap
+    assert (summary.questions_answered, summary.child_questions) == (2, 2)
+    assert summary.text.startswith("4 questions in 2.0 minutes")
+    assert summary.text.endswith(" Children asked 2 questions of their own.")
+
+
+def test_coaching_summary_when_only_children_ask():
+    summary = coaching_summary(CHILDREN_ASK[:1], duration_s=120.0)
+    assert summary.text == ("No questions by the educator were detected in this 2.0-minute recording. "
+                            "Children asked 1 question of their own.")
 
 
 def test_coaching_summary_without_questions():
@@ -108,6 +139,7 @@ def test_coaching_summary_when_no_question_has_a_wait_time():
     assert summary.text == (
         "1 question in 1.0 minutes (1.0 per minute); 1 was open-ended (100%). "
         "No speech followed any question, so wait time could not be measured. "
+        "A child answered 0 of 1 question. "
         "The longest stretch without a question was 0:50 (from 0:00 to 0:50)."
     )
 

@@ -6,8 +6,16 @@ from dataclasses import dataclass
 
 import pytest
 
+from models.voice_activity import SpeechRegion
 from pipeline.assembly import split_sentences
-from pipeline.questions import classification_text, find_questions, is_question, wait_time_after
+from pipeline.questions import (
+    classification_text,
+    find_questions,
+    is_question,
+    split_run_on_questions,
+    wait_time_after,
+    wait_time_from_audio,
+)
 from pipeline.records import Sentence, Word
 
 QUESTIONS = [
@@ -234,3 +242,79 @@ def test_a_classifier_that_drops_predictions_is_an_error():
     words = timed((0.0, 0.3, " Why?"))
     with pytest.raises(ValueError):
         find_questions(split_sentences(words), words, lambda texts: [], duration_s=1.0)
+
+
+# ---------------------------------------------------------------------------
+# who asked, wait time from the audio's speech regions, answered
+
+
+# What the audio says about WORDS: the speech regions a detector found. Whisper put
+# "red" ending at 6.8 s, but the voice stops at 6.55 s; "Yes." starts at 8.4 s.
+REGIONS = [SpeechRegion(0.0, 0.62), SpeechRegion(1.02, 1.38), SpeechRegion(5.05, 5.75),
+           SpeechRegion(6.0, 6.55), SpeechRegion(8.4, 9.62)]
+SPEAKERS = ["educator", "educator", "child", "educator", "child", "educator"]
+
+
+def test_wait_time_comes_from_the_audio_and_speakers_are_kept():
+    sentences = split_sentences(WORDS)
+    assert [s.text for s in sentences] == ["It sank.", "Why?", "Because heavy.", "Is it red", "Yes.",
+                                           "Tell me more."]
+    questions = find_questions(sentences, WORDS, FakeClassifier(), 12.0, speakers=SPEAKERS, regions=REGIONS,
+                               model_version="oeq-ceq-test")
+    assert [(q.text, q.speaker, q.wait_time_s, q.answered) for q in questions] == [
+        ("Why?", "educator", 3.67, True),  # 1.38 -> 5.05
+        ("Is it red", "educator", 1.85, True),  # 6.55 -> 8.4, not Whisper's 6.8 -> 8.3
+        ("Tell me more.", "educator", None, False),  # nothing follows
+    ]
+    assert {q.model_version for q in questions} == {"oeq-ceq-test"}
+
+
+def test_a_childs_question_is_the_childs_and_answers_nothing():
+    words = timed((0.0, 0.3, " Can"), (0.3, 0.5, " I"), (0.5, 0.9, " go?"), (1.5, 1.9, " Yes."))
+    questions = find_questions(split_sentences(words), words, FakeClassifier(), 3.0, speakers=["child", "educator"],
+                               regions=[SpeechRegion(0.0, 0.9), SpeechRegion(1.5, 1.9)])
+    assert [(q.speaker, q.answered, q.wait_time_s) for q in questions] == [("child", False, 0.6)]
+
+
+def test_no_pause_heard_between_question_and_answer_is_zero_wait():
+    question = Sentence(0.0, 0.9, "Is it red?", tuple(timed((0.0, 0.4, " Is"), (0.4, 0.9, " red?"))))
+    answer = Sentence(1.0, 1.3, "Yes.", tuple(timed((1.0, 1.3, " Yes."))))
+    assert wait_time_from_audio(question, answer, [SpeechRegion(0.0, 1.3)]) == 0.0
+
+
+def test_misplaced_word_ends_do_not_move_the_wait_time():
+    """Whisper's last word "ends" deep in the pause; the region it sits in still ends where the voice does."""
+    question = Sentence(0.0, 2.4, "Why?", tuple(timed((0.2, 2.4, " Why?"))))
+    answer = Sentence(2.45, 3.0, "Because.", tuple(timed((2.45, 3.0, " Because."))))
+    regions = [SpeechRegion(0.2, 0.6), SpeechRegion(3.1, 3.6)]
+    assert wait_time_from_audio(question, answer, regions) == 2.5
+
+
+def test_speakers_must_match_the_sentences():
+    with pytest.raises(ValueError, match="speakers"):
+        find_questions(split_sentences(WORDS), WORDS, FakeClassifier(), 12.0, speakers=["educator"])
+
+
+def test_a_prompt_after_a_pause_starts_its_own_sentence():
+    """tiny.en wrote "Yes, after my tell me about what you see" as one sentence."""
+    words = timed((0.0, 0.3, " Yes,"), (0.3, 0.6, " after"), (0.6, 0.9, " my"),
+                  (1.9, 2.1, " tell"), (2.1, 2.3, " me"), (2.3, 2.6, " about"), (2.6, 3.0, " it."))
+    sentences = split_run_on_questions(split_sentences(words))
+    assert [s.text for s in sentences] == ["Yes, after my", "tell me about it."]
+
+
+def test_an_answer_whisper_wrote_nothing_for_still_counts():
+    """The child's "Okay" after the last question is heard (a turn with no sentence, -1) but not written."""
+    words = timed((0.0, 0.3, " Can"), (0.3, 0.5, " you"), (0.5, 0.9, " help?"))
+    turns = [(0.0, "educator", 0), (2.1, "child", -1)]
+    [question] = find_questions(split_sentences(words), words, FakeClassifier(), 3.0, speakers=["educator"],
+                                regions=[SpeechRegion(0.0, 0.9), SpeechRegion(2.1, 2.5)], turns=turns)
+    assert (question.answered, question.wait_time_s) == (True, 1.2)
+
+
+def test_the_educator_going_on_is_not_an_answer():
+    words = timed((0.0, 0.4, " Ready?"), (1.0, 1.4, " Let's"), (1.4, 1.8, " go."))
+    turns = [(0.0, "educator", 0), (1.0, "educator", 1), (3.0, "child", -1)]
+    [question] = find_questions(split_sentences(words), words, FakeClassifier(), 4.0,
+                                speakers=["educator", "educator"], turns=turns)
+    assert question.answered is False

@@ -310,7 +310,7 @@ from models.transcriber import TranscriberSettings, get_transcriber  # noqa: E40
 # The lazy imports too: load Whisper (tiny.en, CPU) and transcribe a second of silence.
 with wave.open(sys.argv[2], "wb") as audio:
     audio.setnchannels(1), audio.setsampwidth(2), audio.setframerate(16000), audio.writeframes(bytes(32000))
-transcript = get_transcriber(TranscriberSettings(device="cpu", workers=1)).transcribe(sys.argv[2])
+transcript = get_transcriber(TranscriberSettings(model="tiny.en", device="cpu", workers=1)).transcribe(sys.argv[2])
 print(json.dumps({"model": transcript.model, "entrypoint": gpu_worker.__main__.main.__module__}))
 """
 

@@ -14,14 +14,21 @@ from devhost.http_host import FunctionAppAsgi
 from devhost.platform import LocalPlatform
 from services.blobs import CHUNKS, VIDEOS
 from tests.conftest import TENANT, bearer
-from tests.speech_fixtures import Utterance, build_speech, make_random_bytes, make_video_without_audio, wrap_as_video
+from tests.speech_fixtures import (
+    Utterance,
+    Voice,
+    build_speech,
+    make_random_bytes,
+    make_video_without_audio,
+    wrap_as_video,
+)
 
 
 @pytest.fixture(scope="module")
 def lesson(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lesson")
     build_speech([Utterance("Why do you think the ice melted?", 3.0, "en-us+f3"),
-                  Utterance("Because it was warm.", 1.0, "en-us+f5"),
+                  Utterance("Because it was warm.", 1.0, Voice("en-us+f5", pitch=90)),  # a child's voice
                   Utterance("Is the water cold?", 1.5, "en-us+f3")], folder / "lesson.wav")
     return wrap_as_video(folder / "lesson.wav", folder / "lesson.mp4").read_bytes()
 
