@@ -50,8 +50,16 @@ from azure.core import MatchConditions
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey, exceptions
 
 from services.cache import DependencyHealth
-from services.results import (TREND_DIMENSIONS, FeedbackRecord, PreconditionFailed, TrendPoint, VideoNotFound,
-                              VideoRecord, check_dimension, trend_points)
+from services.results import (
+    TREND_DIMENSIONS,
+    FeedbackRecord,
+    PreconditionFailed,
+    TrendPoint,
+    VideoNotFound,
+    VideoRecord,
+    check_dimension,
+    trend_points,
+)
 
 log = logging.getLogger(__name__)
 
