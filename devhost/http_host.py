@@ -5,7 +5,8 @@ query, route parameters, body), the registered Python function is called with it
 (sync functions on a worker thread, as the Python worker does), and its
 ``HttpResponse`` goes back as it is. Run it with ``python -m devhost serve``.
 
-It also serves what Azure provides beside the app: the SAS-like blob upload endpoint,
+It also serves what Azure provides beside the app: the SAS-like blob upload endpoint (and
+GET-only reads of a recording through a signed media URL),
 the sign-in service (devhost/identity.py, a local OpenID provider) and, at ``/``, the
 built web app (``web/dist``, what Static Web Apps serves in Azure) with its
 ``/config.json`` written from the API's settings (the issuer the API trusts). Every response
@@ -35,8 +36,8 @@ log = logging.getLogger("devhost.http")
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit
 BLOB_UPLOAD_PREFIX = "devhost/blobs/"  # devhost's stand-in for Blob storage's SAS upload URLs
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web" / "dist"  # `npm run build` in web/
-# The web app's policy: its own origin only (API, sign-in and uploads are served here);
-# media from blob: URLs (the recording just uploaded, played from the browser's copy).
+# The web app's policy: its own origin only (API, sign-in, uploads and stored recordings are
+# served here); media also from blob: URLs (the recording just uploaded, the browser's copy).
 WEB_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
            "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
 
