@@ -104,6 +104,17 @@ class ModelList(BaseModel):
 # --- videos ---------------------------------------------------------------------------------
 
 
+class SpeakerOverrides(Request):
+    """How to tell the educator from the children in this video, when the default rule
+    (the adult-pitched voice with the most speech) gets it wrong."""
+
+    educator: Annotated[Literal["most-speech", "pitch", "everyone"], Field(
+        description="most-speech: the adult voice that speaks most; pitch: every adult-pitched voice; "
+                    "everyone: all speech is the educator's")] = "most-speech"
+    child_pitch_hz: Annotated[float, Field(gt=80, lt=600, description="median pitch at or above which a voice "
+                                                                      "counts as a child's", examples=[300])] = 250.0
+
+
 class CreateUpload(Request):
     error_codes: ClassVar[dict[str, str]] = {"string_pattern_mismatch": "unsupported_file_type",
                                               "invalid_date": "invalid_date"}
@@ -118,6 +129,7 @@ class CreateUpload(Request):
     recorded_on: Annotated[str, Field(max_length=10, description="the recording's date, YYYY-MM-DD",
                                       json_schema_extra={"anyOf": [{"format": "date"}, {"const": ""}]},
                                       examples=["2026-11-30"])] = ""
+    speakers: Annotated[SpeakerOverrides, Field(description="override who counts as the educator")] = None
 
     @model_validator(mode="after")
     def tidy(self):

@@ -52,7 +52,9 @@ def create_upload(request: contract.CreateUpload, tenant_id: str, user_id: str) 
     dependencies.results().create_video(VideoRecord(tenant_id=tenant_id, video_id=video_id, filename=filename,
                                                     blob_path=blob_path, created_by=user_id, title=request.title,
                                                     educator=request.educator, classroom=request.classroom,
-                                                    recorded_on=request.recorded_on))
+                                                    recorded_on=request.recorded_on,
+                                                    speakers=request.speakers.model_dump() if request.speakers
+                                                    else None))
     return json_response(
         {"video_id": video_id,
          "upload_url": dependencies.blobs().upload_url(VIDEOS, blob_path, expires_at),

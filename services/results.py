@@ -50,6 +50,8 @@ class VideoRecord:
     educator: str = ""
     classroom: str = ""
     recorded_on: str = ""  # ISO date (YYYY-MM-DD), or "" when not given
+    # This video's speaker rule, when the coach overrides the default (models.speakers.SpeakerSettings).
+    speakers: dict | None = None
     etag: str = ""
 
     def to_dict(self) -> dict:

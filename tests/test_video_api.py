@@ -53,6 +53,17 @@ def wait_for_status(api, video_id: str, statuses: set[str], timeout_s: float = 9
     raise TimeoutError(f"video {video_id} still {seen[-1]}")
 
 
+def test_a_videos_speaker_rule_is_stored_and_reaches_its_pipeline(api, lesson, app_settings):
+    bad = api.post("/api/v1/videos", json={"filename": "a.mp4", "speakers": {"educator": "the-loudest"}})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request"
+    created = api.post("/api/v1/videos", json={"filename": "a.mp4", "speakers": {"child_pitch_hz": 320}}).json()
+    assert httpx.put(created["upload_url"], content=lesson).status_code == 201
+    final = wait_for_status(api, created["video_id"], {"completed", "failed"})[-1]
+    assert final["status"] == "completed", final
+    record = dependencies.results().get_video(TENANT, created["video_id"])
+    assert record.speakers == {"educator": "most-speech", "child_pitch_hz": 320.0}
+
+
 def test_upload_analyse_read_and_delete(api, lesson):
     created = api.post("/api/v1/videos", json={"filename": "Lesson.MP4"})
     assert created.status_code == 201
