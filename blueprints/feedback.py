@@ -42,7 +42,7 @@ def feedback_from(request: FeedbackRequest, call: Call) -> FeedbackRecord:
     else:
         text = request.text
         [prediction] = dependencies.classify_texts([text], tenant_id=call.tenant_id)
-        model_label, model_version = prediction.label, dependencies.classifier().version
+        model_label, model_version = prediction.label, prediction.model_version
     return FeedbackRecord(tenant_id=call.tenant_id, feedback_id=uuid.uuid4().hex, text=text, label=request.label,
                           model_label=model_label, model_version=model_version, video_id=request.video_id,
                           question_index=request.question_index, reviewer=request.reviewer, note=request.note,
