@@ -17,10 +17,11 @@ from datetime import datetime, timezone
 from functools import lru_cache
 
 from models.oeq_ceq.classifier import ModelUnavailable, Prediction, QuestionClassifier, prediction
-from models.oeq_ceq.registry import ModelRegistry, RegistryError, Roles, ServingModels
+from models.oeq_ceq.registry import (SHADOW_CONTAINER, ModelRegistry, RegistryError, Roles, ServingModels,
+                                     read_shadow_records, shadow_prefix)
 from models.oeq_ceq.text import normalize_text
 from models.transcriber import Transcriber, TranscriberSettings, get_transcriber
-from services.blobs import CHUNKS, BlobStore, BlobNotFound
+from services.blobs import BlobStore
 from services.cache import Cache, CacheUnavailable
 from services.jobs import JobQueue
 from services.results import ResultsStore
@@ -212,15 +213,6 @@ def cached_probabilities(model: QuestionClassifier, normalized: list[str], tenan
     return [float(p) for p in cached]
 
 
-SHADOW_FOLDER = "shadow"
-
-
-def shadow_prefix(tenant_id: str) -> str:
-    """Shadow records live in the chunks container under the tenant, so erasing the tenant
-    erases them; they hold a digest of each text, never the text."""
-    return f"{tenant_id}/{SHADOW_FOLDER}/"
-
-
 def record_shadow(active: QuestionClassifier, active_p: list[float], shadow: QuestionClassifier,
                   shadow_p: list[float], normalized: list[str], tenant_id: str, video_id: str | None) -> str:
     now = datetime.now(timezone.utc)
@@ -234,19 +226,12 @@ def record_shadow(active: QuestionClassifier, active_p: list[float], shadow: Que
                   for i, (n, a, b) in enumerate(zip(normalized, active_p, shadow_p))],
     }
     path = f"{shadow_prefix(tenant_id)}{now:%Y-%m-%d}/{now:%H%M%S}-{uuid.uuid4().hex[:12]}.json"
-    blobs().put_bytes(CHUNKS, path, json.dumps(record).encode())
+    blobs().put_bytes(SHADOW_CONTAINER, path, json.dumps(record).encode())
     return path
 
 
 def shadow_records(tenant_id: str) -> list[dict]:
-    store = blobs()
-    records = []
-    for path in store.list(CHUNKS, shadow_prefix(tenant_id)):
-        try:
-            records.append(json.loads(store.get_bytes(CHUNKS, path)))
-        except (BlobNotFound, ValueError):
-            continue
-    return records
+    return read_shadow_records(blobs(), tenant_id)
 
 
 def prediction_key(model_version: str, normalized_text: str, tenant_id: str) -> str:

@@ -236,6 +236,25 @@ class ModelRegistry:
             raise RegistryError(f"no model version {version!r} in the registry (known: {known})")
 
 
+# Shadow predictions are the tenant's data: they live in the chunks container under the
+# tenant (erasing the tenant erases them) and hold a digest of each text, never the text.
+SHADOW_CONTAINER = "chunks"
+
+
+def shadow_prefix(tenant_id: str) -> str:
+    return f"{tenant_id}/shadow/"
+
+
+def read_shadow_records(blobs: Blobs, tenant_id: str) -> list[dict]:
+    records = []
+    for path in blobs.list(SHADOW_CONTAINER, shadow_prefix(tenant_id)):
+        try:
+            records.append(json.loads(blobs.get_bytes(SHADOW_CONTAINER, path)))
+        except (OSError, ValueError):  # deleted meanwhile, or torn: skip it
+            continue
+    return records
+
+
 def _blob(version: str, name: str) -> str:
     if not version or "/" in version or version.startswith("."):
         raise RegistryError(f"{version!r} is not a model version")
