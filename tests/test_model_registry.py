@@ -217,3 +217,25 @@ def test_a_classifier_loads_from_bytes_like_from_files():
     from_files = QuestionClassifier()
     from_bytes = QuestionClassifier.from_bytes(MODEL_FILE.read_bytes(), json.loads(CARD_FILE.read_text()))
     assert from_bytes.classify(TEXTS) == from_files.classify(TEXTS)
+
+
+def test_a_videos_stored_questions_name_the_version_its_split_gave_it(registry, contrarian):
+    """The analyze step's path (blueprints/pipeline_steps.py): classify_texts bound to the video,
+    then find_questions keeps each prediction's version on its question."""
+    import functools
+
+    from pipeline.assembly import split_sentences
+    from pipeline.questions import find_questions
+    from tests.test_questions import WORDS
+
+    version = contrarian[1]["version"]
+    registry.set_roles(Roles(active=BOOTSTRAP, candidate=version, mode="candidate", share=0.5), "test")
+    seen = set()
+    for i in range(16):
+        video_id = f"{i:032x}"
+        classify = functools.partial(dependencies.classify_texts, tenant_id=TENANT, video_id=video_id)
+        expected = dependencies.classifier_for(TENANT, video_id).version
+        questions = find_questions(split_sentences(WORDS), WORDS, classify, 12.0, model_version="unused")
+        assert questions and {q.model_version for q in questions} == {expected}
+        seen.add(expected)
+    assert seen == {BOOTSTRAP, version}
