@@ -17,8 +17,15 @@ from datetime import datetime, timezone
 from functools import lru_cache
 
 from models.oeq_ceq.classifier import ModelUnavailable, Prediction, QuestionClassifier, prediction
-from models.oeq_ceq.registry import (SHADOW_CONTAINER, ModelRegistry, RegistryError, Roles, ServingModels,
-                                     read_shadow_records, shadow_prefix)
+from models.oeq_ceq.registry import (
+    SHADOW_CONTAINER,
+    ModelRegistry,
+    RegistryError,
+    Roles,
+    ServingModels,
+    read_shadow_records,
+    shadow_prefix,
+)
 from models.oeq_ceq.text import normalize_text
 from models.transcriber import Transcriber, TranscriberSettings, get_transcriber
 from services.blobs import BlobStore

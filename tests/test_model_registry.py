@@ -11,8 +11,15 @@ import pytest
 
 from blueprints import dependencies
 from models.oeq_ceq.classifier import LABELS, QuestionClassifier
-from models.oeq_ceq.registry import (CONTAINER, REGISTRY_BLOB, ModelRegistry, RegistryError, Roles, split_point,
-                                     takes_candidate)
+from models.oeq_ceq.registry import (
+    CONTAINER,
+    REGISTRY_BLOB,
+    ModelRegistry,
+    RegistryError,
+    Roles,
+    split_point,
+    takes_candidate,
+)
 from models.oeq_ceq.text import normalize_text
 from models.oeq_ceq.train import DEFAULT_DATA, build_pipeline, read_labelled, to_onnx
 from services.blobs import CHUNKS, FolderBlobStore

@@ -21,7 +21,7 @@ from models.oeq_ceq.train import DEFAULT_DATA, DEFAULT_DEV, REAL_DEV
 from services.blobs import FolderBlobStore
 
 HAVE_DEV_SETS = DEFAULT_DEV.exists() and REAL_DEV.exists()
-VIDEO = "0123456789abcdef0123456789abcdef"
+VIDEO = "ab" * 16  # a video id (32 hex digits)
 
 # What GET /api/v1/feedback answers: reviewers' corrections of real kinds of mistakes.
 GOOD_FEEDBACK = {"feedback": [
@@ -138,8 +138,9 @@ def test_feedback_comes_from_the_results_store(tmp_path):
     from services.results import FeedbackRecord, SqliteResultsStore
 
     store = SqliteResultsStore(tmp_path / "results.sqlite3")
-    for i, item in enumerate(GOOD_FEEDBACK["feedback"]):
-        store.save_feedback(FeedbackRecord(**{k: v for k, v in item.items() if k in FeedbackRecord.__dataclass_fields__}))
+    for item in GOOD_FEEDBACK["feedback"]:
+        store.save_feedback(FeedbackRecord(**{k: v for k, v in item.items()
+                                              if k in FeedbackRecord.__dataclass_fields__}))
     store.save_feedback(FeedbackRecord(tenant_id="elsewhere", feedback_id="x", text="Is it blue?", label="OEQ"))
     corrections = retrain.feedback_from_store(store, ["school-a", "school-b"])
     assert {c.feedback_id for c in corrections} == {"f1", "f2", "f3", "f4", "f5"}

@@ -40,9 +40,21 @@ from models.oeq_ceq import turns as turns_module
 from models.oeq_ceq.classifier import LABELS, QuestionClassifier
 from models.oeq_ceq.registry import ModelRegistry, RegistryError
 from models.oeq_ceq.text import normalize_text
-from models.oeq_ceq.train import (DEFAULT_DATA, DEFAULT_DEV, HYPERPARAMETERS, MODEL_NAME, REAL_DEV, SEED,
-                                  build_pipeline, onnx_oeq_probabilities, read_labelled,
-                                  read_labelled_with_seeds, scores, sha256_of, to_onnx)
+from models.oeq_ceq.train import (
+    DEFAULT_DATA,
+    DEFAULT_DEV,
+    HYPERPARAMETERS,
+    MODEL_NAME,
+    REAL_DEV,
+    SEED,
+    build_pipeline,
+    onnx_oeq_probabilities,
+    read_labelled,
+    read_labelled_with_seeds,
+    scores,
+    sha256_of,
+    to_onnx,
+)
 from models.oeq_ceq.turns import turn_oeq_probabilities
 
 FEEDBACK_WEIGHT = 3.0  # a reviewer's correction counts as three ordinary rows: it must be learned
