@@ -246,3 +246,27 @@ def test_a_videos_stored_questions_name_the_version_its_split_gave_it(registry, 
         assert questions and {q.model_version for q in questions} == {expected}
         seen.add(expected)
     assert seen == {BOOTSTRAP, version}
+
+
+@pytest.fixture(scope="module")
+def azurite_blobs(tmp_path_factory):
+    from devhost.stack.azurite import start_azurite
+    from services.blobs_azure import AzureBlobStore
+
+    handle = start_azurite(tmp_path_factory.mktemp("azurite"))
+    yield AzureBlobStore.from_connection_string(handle.connection_string)
+    handle.stop()
+
+
+def test_the_registry_works_the_same_on_azure_blob_storage(azurite_blobs, contrarian):
+    """Azurite with the Azure adapter: the `models` container does not exist until the first version."""
+    model, card = contrarian
+    registry = ModelRegistry(azurite_blobs)
+    assert registry.versions() == [BOOTSTRAP] and registry.roles() == Roles(active=BOOTSTRAP)
+    registry.register(model, card)
+    roles = registry.set_roles(Roles(active=BOOTSTRAP, candidate=card["version"], mode="shadow"), "test")
+    again = ModelRegistry(azurite_blobs)  # another process
+    assert again.versions() == [BOOTSTRAP, card["version"]] and again.roles() == roles
+    served = again.serving(again.roles())
+    assert served.route("tenant:x") == (served.active, served.candidate)
+    assert served.candidate.classify(["Is it red?"]) == registry.load(card["version"]).classify(["Is it red?"])
