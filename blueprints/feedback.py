@@ -57,4 +57,6 @@ def _video_question(tenant_id: str, video_id: str, index: int) -> tuple[str, str
     if not index < len(questions):
         raise HttpError(404, "not_found", f"video {video_id} has {len(questions)} questions; no question {index}")
     question = questions[index]
-    return question["text"], question["label"], analysis.get("models", {}).get("classifier")
+    # The question's own version: under an A/B split it names the model that labelled it.
+    return question["text"], question["label"], (question.get("model_version")
+                                                 or analysis.get("models", {}).get("classifier"))
