@@ -20,7 +20,6 @@ from models.oeq_ceq.classifier import ModelUnavailable, Prediction, QuestionClas
 from models.oeq_ceq.registry import (
     SHADOW_CONTAINER,
     ModelRegistry,
-    RegistryError,
     Roles,
     ServingModels,
     read_shadow_records,
@@ -32,7 +31,7 @@ from services.blobs import BlobStore
 from services.cache import Cache, CacheUnavailable
 from services.jobs import JobQueue
 from services.results import ResultsStore
-from services.settings import Settings, SettingsError, build_blobs, build_cache, build_jobs, build_results
+from services.settings import Settings, build_blobs, build_cache, build_jobs, build_results
 
 log = logging.getLogger(__name__)
 _build_lock = threading.RLock()
@@ -97,7 +96,7 @@ class ModelRoles:
         try:
             store = registry()
             document = store.document()
-        except (OSError, RegistryError, SettingsError) as error:
+        except Exception as error:  # noqa: BLE001 - any storage failure (the Azure SDK's are not OSErrors)
             # Storage away or not configured: keep what serves, or start on the committed
             # model, rather than fail every classification; the next refresh tries again.
             log.warning("model registry unreadable, keeping the served models: %s", error)
@@ -109,17 +108,18 @@ class ModelRoles:
         if self._models is not None and document == self._document:
             return
         s = settings()
-        roles = store.roles(document).with_overrides(
-            active=s.model_active_version, candidate=s.model_candidate_version,
-            mode=s.model_candidate_mode, share=s.model_candidate_share)
-        source = "bootstrap" if document is None else "registry"
-        if any(v is not None for v in (s.model_active_version, s.model_candidate_version,
-                                       s.model_candidate_mode, s.model_candidate_share)):
-            source += "+settings"
+        overrides = dict(active=s.model_active_version, candidate=s.model_candidate_version,
+                         mode=s.model_candidate_mode, share=s.model_candidate_share)
+        source = ("bootstrap" if document is None else "registry") + (
+            "+settings" if any(v is not None for v in overrides.values()) else "")
         try:
+            roles = store.roles(document).with_overrides(**overrides)
             self._models = store.serving(roles, source=source)
-        except (OSError, RegistryError) as error:
-            raise ModelUnavailable(f"cannot load the model versions {roles.to_dict()}: {error}") from error
+        except Exception as error:  # noqa: BLE001 - a bad registry.json, a missing or torn version, storage
+            if self._models is not None:  # keep serving what works; the next refresh tries again
+                log.error("cannot switch model versions, keeping the served ones: %s", error)
+                return
+            raise ModelUnavailable(f"cannot load the model versions the registry names: {error}") from error
         self._document = document
         log.info("serving OEQ/CEQ models: %s", roles.to_dict())
 

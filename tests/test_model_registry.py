@@ -270,3 +270,17 @@ def test_the_registry_works_the_same_on_azure_blob_storage(azurite_blobs, contra
     served = again.serving(again.roles())
     assert served.route("tenant:x") == (served.active, served.candidate)
     assert served.candidate.classify(["Is it red?"]) == registry.load(card["version"]).classify(["Is it red?"])
+
+
+def test_a_broken_registry_keeps_what_serves_and_is_a_503_only_at_start(api, registry, app_settings, contrarian):
+    version = contrarian[1]["version"]
+    registry.set_roles(Roles(active=version), "test")
+    assert api.post("/api/v1/classify", json={"text": "Is it red?"}).json()["model_version"] == version
+    registry.blobs.put_bytes(CONTAINER, REGISTRY_BLOB, b'{"active": ')  # torn or hand-edited
+    dependencies.model_roles().expire()
+    assert api.post("/api/v1/classify", json={"text": "Is it red?"}).json()["model_version"] == version
+
+    app_settings(MODEL_REGISTRY_REFRESH_SECONDS="60")  # a fresh process meets the broken document
+    response = api.post("/api/v1/classify", json={"text": "Is it red?"})
+    assert (response.status_code, response.json()["error"]["code"]) == (503, "model_unavailable")
+    assert "registry.json is not JSON" in response.json()["error"]["message"]
