@@ -3,7 +3,7 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from blueprints import classify, feedback, health, openapi, tenant, video_pipeline, videos
+from blueprints import classify, feedback, health, openapi, tenant, trends, video_pipeline, videos
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(classify.bp)
@@ -12,4 +12,5 @@ app.register_functions(openapi.bp)
 app.register_functions(videos.bp)
 app.register_functions(feedback.bp)
 app.register_functions(tenant.bp)
+app.register_functions(trends.bp)
 app.register_functions(video_pipeline.bp)

@@ -93,7 +93,8 @@ async def start_pipeline(client: df.DurableOrchestrationClient, tenant_id: str, 
     if existing and existing.runtime_status is not None:
         log.info("video %s already has orchestration %s (%s)", video_id, instance_id, existing.runtime_status)
         return instance_id
-    pipeline_input = PipelineInput.from_settings(dependencies.settings(), tenant_id, video_id, blob_path)
+    pipeline_input = PipelineInput.from_settings(dependencies.settings(), tenant_id, video_id, blob_path,
+                                                 speakers=record.speakers)
     try:
         await client.start_new(ORCHESTRATOR, instance_id, pipeline_input.to_dict())
     except Exception as error:  # noqa: BLE001 - the SDK raises a bare Exception with the host's answer

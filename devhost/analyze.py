@@ -30,7 +30,7 @@ TENANT = "default"
 
 
 def analyze_video(video: Path, out: Path | None = None, chunk_seconds: float | None = None,
-                  stack: bool = False) -> int:
+                  stack: bool = False, speakers: dict | None = None) -> int:
     """``stack``: run on the real adapters of the local stack (settings from .devhost/stack.env),
     with the transcription worker as a separate process, as in Azure."""
     if not video.exists():
@@ -57,7 +57,8 @@ def analyze_video(video: Path, out: Path | None = None, chunk_seconds: float | N
     extension = video.suffix.lstrip(".").lower() or "bin"
     blob_path = f"{TENANT}/{video_id}.{extension}"
     dependencies.results().create_video(
-        VideoRecord(tenant_id=TENANT, video_id=video_id, filename=video.name, blob_path=blob_path))
+        VideoRecord(tenant_id=TENANT, video_id=video_id, filename=video.name, blob_path=blob_path,
+                    speakers=speakers))
     with LocalPlatform(run_worker=not stack) as platform, _worker_process(stack, log_file):
         dependencies.blobs().put_file(VIDEOS, blob_path, video)
         if not platform.watch_blobs:  # with real storage, devhost's blob watcher notices the upload
