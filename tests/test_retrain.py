@@ -142,6 +142,8 @@ def test_feedback_comes_from_the_results_store(tmp_path):
         store.save_feedback(FeedbackRecord(**{k: v for k, v in item.items()
                                               if k in FeedbackRecord.__dataclass_fields__}))
     store.save_feedback(FeedbackRecord(tenant_id="elsewhere", feedback_id="x", text="Is it blue?", label="OEQ"))
+    store.save_feedback(FeedbackRecord(tenant_id="school-a", feedback_id="nq", text="Sit down, please?",
+                                       label="NOT_QUESTION"))  # the detector's mistake: not for the classifier
     corrections = retrain.feedback_from_store(store, ["school-a", "school-b"])
     assert {c.feedback_id for c in corrections} == {"f1", "f2", "f3", "f4", "f5"}
     assert {c.text for c in retrain.newest_per_text(corrections)} == {f["text"] for f in GOOD_FEEDBACK["feedback"]}

@@ -6,7 +6,8 @@
 
 1. Reads reviewers' feedback: a file (what ``GET /api/v1/feedback`` answers, a JSON list,
    JSON lines, or a CSV with ``text,label``) or the results store (SQLite or Cosmos, as the
-   app's settings choose). Per text the newest correction wins.
+   app's settings choose). Per text the newest correction wins; ``NOT_QUESTION`` feedback
+   (the detector's mistake, not the classifier's) is left out.
 2. Merges it with ``data/train.csv`` with provenance (source, feedback id, tenant, video,
    question, reviewer, author, time): a training row with the same normalised text as a
    correction is replaced by it, and each correction weighs ``FEEDBACK_WEIGHT`` rows.
@@ -128,6 +129,14 @@ class Outcome:
 # --- reading feedback ------------------------------------------------------------------------
 
 
+# Feedback that corrects the question detector, not the classifier: not training data here.
+NOT_A_QUESTION = "NOT_QUESTION"
+
+
+def for_the_classifier(record: dict) -> bool:
+    return str(record.get("label") or "").strip().upper() != NOT_A_QUESTION
+
+
 def read_feedback_file(path: Path) -> list[Correction]:
     try:
         raw = path.read_text(encoding="utf-8")
@@ -146,13 +155,14 @@ def read_feedback_file(path: Path) -> list[Correction]:
                 raise FeedbackError(f"{path}: not JSON, JSON lines or CSV ({error})") from None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise FeedbackError(f"{path}: expected a list of feedback objects")
-    return [Correction.from_record(r, f"{path} item {i + 1}") for i, r in enumerate(records)]
+    return [Correction.from_record(r, f"{path} item {i + 1}") for i, r in enumerate(records)
+            if for_the_classifier(r)]
 
 
 def feedback_from_store(results, tenants: list[str], limit: int = 100_000) -> list[Correction]:
     """Every listed tenant's feedback from the results store (services.results' list_feedback)."""
-    return [Correction.from_record(record.to_dict(), f"feedback {record.feedback_id}")
-            for tenant in tenants for record in results.list_feedback(tenant, limit)]
+    records = [record.to_dict() for tenant in tenants for record in results.list_feedback(tenant, limit)]
+    return [Correction.from_record(r, f"feedback {r['feedback_id']}") for r in records if for_the_classifier(r)]
 
 
 def newest_per_text(corrections: list[Correction]) -> list[Correction]:
