@@ -284,3 +284,9 @@ def test_a_broken_registry_keeps_what_serves_and_is_a_503_only_at_start(api, reg
     response = api.post("/api/v1/classify", json={"text": "Is it red?"})
     assert (response.status_code, response.json()["error"]["code"]) == (503, "model_unavailable")
     assert "registry.json is not JSON" in response.json()["error"]["message"]
+
+
+def test_one_model_exports_to_the_same_bytes_so_its_version_is_reproducible():
+    texts, labels = read_labelled(DEFAULT_DATA)
+    pipeline = build_pipeline().fit([normalize_text(t) for t in texts[:300]], labels[:300])
+    assert to_onnx(pipeline) == to_onnx(pipeline)  # skl2onnx's random graph name is fixed
