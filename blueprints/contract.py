@@ -79,6 +79,7 @@ class Classification(BaseModel):
     text: str
     label: Literal["CEQ", "OEQ"]
     oeq_probability: Annotated[float, Field(ge=0, le=1)]
+    model_version: str = Field("", description="the model version that labelled this text")
 
 
 class ClassifyResponse(BaseModel):
@@ -89,16 +90,44 @@ class ClassifyResponse(BaseModel):
 class ModelInfo(BaseModel):
     name: str
     version: str
+    role: Literal["active", "candidate", "shadow", "available"] = "available"
     task: str
     labels: list[str]
     created_at: str
     training_data_sha256: str
+    parent_version: str | None = Field(None, description="the version it was retrained from")
     metrics: dict[str, Any]
-    providers: list[str]
+    providers: list[str] = Field([], description="execution providers, for the versions loaded now")
+
+
+class ModelSplit(BaseModel):
+    active: str
+    candidate: str | None = None
+    mode: Literal["candidate", "shadow"]
+    share: Annotated[float, Field(ge=0, le=1, description="the candidate's share of videos and tenants")]
+    keyed_by: str = "video_id for videos, tenant_id for typed text (stable hash)"
+    source: str = Field(description="bootstrap, registry, and +settings when settings override it")
+    updated_at: str = ""
+    updated_by: str = ""
 
 
 class ModelList(BaseModel):
     models: list[ModelInfo]
+    split: ModelSplit | None = None
+
+
+class SetModelRoles(Request):
+    """The versions that serve. Omitted fields keep their current value; ``"candidate": null``
+    removes the candidate."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra={
+        "examples": [{"candidate": "oeq-ceq-2-0123456789", "mode": "candidate", "share": 0.1},
+                     {"active": "oeq-ceq-2-0123456789", "candidate": None}]})
+
+    active: Annotated[str, StringConstraints(min_length=1, max_length=100)] = None  # type: ignore[assignment]
+    candidate: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    mode: Literal["candidate", "shadow"] = None  # type: ignore[assignment]
+    share: Annotated[float, Field(ge=0, le=1)] = None  # type: ignore[assignment]
 
 
 # --- videos ---------------------------------------------------------------------------------
@@ -359,8 +388,12 @@ class Operation:
 CLASSIFY = Operation("classify", "POST", "/v1/classify", "Classify typed questions as OEQ or CEQ", READ,
                      (200, ClassifyResponse), body=ClassifyRequest, errors=(400, 413, 429, 503),
                      rate_limit="classify")
-LIST_MODELS = Operation("listModels", "GET", "/v1/models", "The served classifier", READ, (200, ModelList),
-                        errors=(503,))
+LIST_MODELS = Operation("listModels", "GET", "/v1/models", "The classifier's versions, roles and traffic split",
+                        READ, (200, ModelList), errors=(503,))
+SET_MODEL_ROLES = Operation("setModelRoles", "PUT", "/v1/models/roles", "Switch the active or candidate model version",
+                            ADMIN, (200, ModelList), body=SetModelRoles, errors=(400, 404, 503),
+                            description="the registry is shared by every organisation: only admins of "
+                                        "MODEL_ADMIN_TENANTS may change it; settings override it.")
 CREATE_VIDEO = Operation("createVideo", "POST", "/v1/videos", "Create an upload for a video", WRITE,
                          (201, UploadCreated), body=CreateUpload, body_required=False, errors=(400, 413, 429),
                          rate_limit="upload",
@@ -395,5 +428,6 @@ HEALTH = Operation("health", "GET", "/health", "Each dependency's state", None, 
                    extra_ok={503: Health})
 OPENAPI = Operation("openapi", "GET", "/openapi.json", "This document", None, (200, None))
 
-OPERATIONS = (CLASSIFY, LIST_MODELS, CREATE_VIDEO, LIST_VIDEOS, GET_VIDEO, DELETE_VIDEO, GET_ANALYSIS, GET_MEDIA,
-              GET_TREND, LIST_TREND_SUBJECTS, CREATE_FEEDBACK, LIST_FEEDBACK, ERASE_TENANT, HEALTH, OPENAPI)
+OPERATIONS = (CLASSIFY, LIST_MODELS, SET_MODEL_ROLES, CREATE_VIDEO, LIST_VIDEOS, GET_VIDEO, DELETE_VIDEO,
+              GET_ANALYSIS, GET_MEDIA, GET_TREND, LIST_TREND_SUBJECTS, CREATE_FEEDBACK, LIST_FEEDBACK, ERASE_TENANT,
+              HEALTH, OPENAPI)

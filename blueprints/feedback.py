@@ -42,7 +42,7 @@ def feedback_from(request: FeedbackRequest, call: Call) -> FeedbackRecord:
     else:
         text = request.text
         [prediction] = dependencies.classify_texts([text], tenant_id=call.tenant_id)
-        model_label, model_version = prediction.label, dependencies.classifier().version
+        model_label, model_version = prediction.label, prediction.model_version
     return FeedbackRecord(tenant_id=call.tenant_id, feedback_id=uuid.uuid4().hex, text=text, label=request.label,
                           model_label=model_label, model_version=model_version, video_id=request.video_id,
                           question_index=request.question_index, reviewer=request.reviewer, note=request.note,
@@ -57,4 +57,6 @@ def _video_question(tenant_id: str, video_id: str, index: int) -> tuple[str, str
     if not index < len(questions):
         raise HttpError(404, "not_found", f"video {video_id} has {len(questions)} questions; no question {index}")
     question = questions[index]
-    return question["text"], question["label"], analysis.get("models", {}).get("classifier")
+    # The question's own version: under an A/B split it names the model that labelled it.
+    return question["text"], question["label"], (question.get("model_version")
+                                                 or analysis.get("models", {}).get("classifier"))

@@ -233,8 +233,10 @@ def analyze_video_step(analysis: dict) -> dict:
     audio, problem = read_media(blobs, analysis, read_audio)  # storage briefly away: retried, not failed
     if problem:
         return {"ok": False, "reason": problem}
-    classifier = dependencies.classifier()
-    classify = functools.partial(dependencies.classify_texts, tenant_id=analysis["tenant_id"])
+    # One video, one model: the A/B split is by video, and the analysis names the version.
+    classifier = dependencies.classifier_for(analysis["tenant_id"], analysis["video_id"])
+    classify = functools.partial(dependencies.classify_texts, tenant_id=analysis["tenant_id"],
+                                 video_id=analysis["video_id"])
     parts = analyze_chunks(chunks, analysis["duration_s"], classify, audio=audio,
                            speakers=speakers, model_version=classifier.version)
     transcriber = next((c["model"] for c in analysis["chunks"] if c.get("model")), "")

@@ -28,6 +28,14 @@ class Settings:
     redis_host: str | None = None  # Azure Cache for Redis with Entra ID (no key), TLS port 6380
     prediction_cache_ttl_s: int = 7 * 24 * 3600
     memory_cache_max_items: int = 100_000
+    # Model versions (models/oeq_ceq/registry.py). Empty: the registry's registry.json decides;
+    # set, they override it. MODEL_CANDIDATE_MODE "off" (or candidate "none") serves no candidate.
+    model_active_version: str | None = None
+    model_candidate_version: str | None = None
+    model_candidate_mode: str | None = None  # candidate | shadow | off
+    model_candidate_share: float | None = None  # 0-1, candidate mode: the share of videos / tenants
+    model_registry_refresh_s: float = 60.0  # how often a process re-reads registry.json
+    model_admin_tenants: str = ""  # organisations whose admins may switch versions (the registry is shared)
     redis_retry_after_s: float = 5.0
     data_dir: str = ".devhost/data"
     public_base_url: str = "http://127.0.0.1:7071"
@@ -84,6 +92,14 @@ class Settings:
             redis_host=_text(env, "REDIS_HOST"),
             prediction_cache_ttl_s=_number(env, "PREDICTION_CACHE_TTL_SECONDS", cls.prediction_cache_ttl_s, int),
             memory_cache_max_items=_number(env, "MEMORY_CACHE_MAX_ITEMS", cls.memory_cache_max_items, int),
+            model_active_version=_text(env, "MODEL_ACTIVE_VERSION"),
+            model_candidate_version=_text(env, "MODEL_CANDIDATE_VERSION"),
+            model_candidate_mode=(_choice(env, "MODEL_CANDIDATE_MODE", "", ("candidate", "shadow", "off"))
+                                  if _text(env, "MODEL_CANDIDATE_MODE") else None),
+            model_candidate_share=_share(env, "MODEL_CANDIDATE_SHARE"),
+            model_registry_refresh_s=_number(env, "MODEL_REGISTRY_REFRESH_SECONDS", cls.model_registry_refresh_s,
+                                             float, allow_zero=True),
+            model_admin_tenants=_text(env, "MODEL_ADMIN_TENANTS") or "",
             redis_retry_after_s=_number(env, "REDIS_RETRY_AFTER_SECONDS", cls.redis_retry_after_s, float),
             data_dir=_text(env, "DATA_DIR") or cls.data_dir,
             public_base_url=_text(env, "PUBLIC_BASE_URL") or cls.public_base_url,
@@ -256,6 +272,19 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
 def _text(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
+
+
+def _share(env: Mapping[str, str], name: str) -> float | None:
+    raw = _text(env, name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise SettingsError(f"setting {name}={raw!r} must be a share between 0 and 1 (e.g. 0.1 for 10 %)")
+    return value
 
 
 def _rate(env: Mapping[str, str], name: str, default: str) -> str:

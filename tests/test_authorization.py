@@ -36,7 +36,9 @@ def site(tmp_path_factory):
     """The app with the Durable runtime (some routes need it) and the victim's data in it."""
     folder, port = tmp_path_factory.mktemp("authz"), free_port()
     saved = dict(os.environ)
-    os.environ.update(DATA_DIR=str(folder / "data"), PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
+    # The victim's admins may switch model versions (the registry is shared); the attacker's may not.
+    os.environ.update(DATA_DIR=str(folder / "data"), PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+                      MODEL_ADMIN_TENANTS=VICTIM)
     os.environ.pop("REDIS_URL", None)
     dependencies.reset()
     try:
@@ -58,7 +60,8 @@ def request_for(op: contract.Operation, video_id: str) -> dict:
     """A well-formed request for ``op`` aimed at the victim's data."""
     url = "/api" + op.path.replace("{video_id}", video_id)
     body = {contract.CLASSIFY: {"text": "Is it red?"}, contract.CREATE_VIDEO: {"filename": "x.mp4"},
-            contract.CREATE_FEEDBACK: {"video_id": video_id, "question_index": 0, "label": "CEQ"}}.get(op)
+            contract.CREATE_FEEDBACK: {"video_id": video_id, "question_index": 0, "label": "CEQ"},
+            contract.SET_MODEL_ROLES: {"mode": "shadow"}}.get(op)
     params = {contract.ERASE_TENANT: {"confirm": VICTIM},
               contract.GET_TREND: {"by": "educator", "key": VICTIM_EDUCATOR}}.get(op)
     return {"method": op.method, "url": url, "json": body, "params": params}
@@ -216,6 +219,7 @@ CROSS_TENANT = {
     contract.LIST_VIDEOS: 200, contract.LIST_FEEDBACK: 200,  # the attacker's own (empty) lists
     contract.GET_TREND: 200, contract.LIST_TREND_SUBJECTS: 200,  # the attacker's own (empty) trends
     contract.CLASSIFY: 200, contract.LIST_MODELS: 200, contract.CREATE_VIDEO: 201,  # no tenant data involved
+    contract.SET_MODEL_ROLES: 403,  # the shared registry: only MODEL_ADMIN_TENANTS' admins
 }
 
 

@@ -38,7 +38,8 @@ def test_compile_route(template, path, expected):
 
 def test_routes_come_from_function_app():
     routes = {f.route: f.name for f in http_functions()}
-    assert routes == {"v1/classify": "classify", "v1/models": "list_models", "health": "health",
+    assert routes == {"v1/classify": "classify", "v1/models": "list_models", "v1/models/roles": "set_model_roles",
+                      "health": "health",
                       "v1/videos": "videos", "v1/videos/{video_id}": "video",
                       "v1/videos/{video_id}/analysis": "video_analysis", "v1/feedback": "feedback",
                       "v1/videos/{video_id}/media": "video_media", "v1/trends": "trend",

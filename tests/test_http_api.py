@@ -191,7 +191,8 @@ def test_predictions_are_cached_in_redis(api, app_settings, live_redis):
     # A cached value is served as it is: plant one and read it back through the API.
     store.set(key, "0.0123")
     again = api.post("/api/v1/classify", json={"text": text}).json()
-    assert again["results"][0] == {"text": text, "label": "CEQ", "oeq_probability": 0.0123}
+    assert again["results"][0] == {"text": text, "label": "CEQ", "oeq_probability": 0.0123,
+                                   "model_version": first["model_version"]}
 
 
 def test_cache_key_is_the_normalised_text(api, app_settings, live_redis):

@@ -33,6 +33,7 @@ class Prediction:
     text: str
     label: str
     oeq_probability: float
+    model_version: str = ""  # the version that made it (several serve at once under an A/B split)
 
 
 class ModelUnavailable(RuntimeError):
@@ -48,18 +49,30 @@ def preferred_providers() -> list[str]:
 class QuestionClassifier:
     def __init__(self, model_file: Path = MODEL_FILE, card_file: Path = CARD_FILE):
         try:
-            self.card = json.loads(card_file.read_text())
+            card = json.loads(card_file.read_text())
+        except (OSError, ValueError) as error:
+            raise ModelUnavailable(f"cannot load the OEQ/CEQ model card {card_file}: {error}") from error
+        self._load(str(model_file), card, str(model_file))
+
+    @classmethod
+    def from_bytes(cls, model: bytes, card: dict, source: str = "bytes") -> "QuestionClassifier":
+        """A version read from the model registry (blob storage), not from a file."""
+        self = cls.__new__(cls)
+        self._load(model, card, source)
+        return self
+
+    def _load(self, model: str | bytes, card: dict, source: str) -> None:
+        try:
+            self.card = card
             options = ort.SessionOptions()
             options.log_severity_level = 3
             # Idle pool threads yield instead of spinning: the graph's string ops gain
             # nothing from spinning, and on a busy 2-core host spinning threads steal the
             # CPU the work needs (measured: 20,000 texts in 3.4-6.6 s instead of 4.9-11.7 s).
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self._session = ort.InferenceSession(
-                str(model_file), options, providers=preferred_providers()
-            )
+            self._session = ort.InferenceSession(model, options, providers=preferred_providers())
         except (OSError, ValueError, ort.capi.onnxruntime_pybind11_state.Fail) as error:
-            raise ModelUnavailable(f"cannot load the OEQ/CEQ model from {model_file}: {error}") from error
+            raise ModelUnavailable(f"cannot load the OEQ/CEQ model from {source}: {error}") from error
         self._input = self._session.get_inputs()[0].name
         self._probabilities = self._session.get_outputs()[1].name
 
@@ -86,13 +99,13 @@ class QuestionClassifier:
     def classify(self, texts: Iterable[str]) -> list[Prediction]:
         texts = list(texts)
         probabilities = self.oeq_probabilities_of_normalized([normalize_text(t) for t in texts])
-        return [prediction(text, p) for text, p in zip(texts, probabilities)]
+        return [prediction(text, p, self.version) for text, p in zip(texts, probabilities)]
 
     def classify_questions(self, turn: str) -> list[Prediction]:
         """Each question of one turn on its own (in its context window), as written."""
         pairs = raw_questions_with_windows(turn)
         probabilities = self.window_oeq_probabilities([window for _, window in pairs])
-        return [prediction(question, p) for (question, _), p in zip(pairs, probabilities)]
+        return [prediction(question, p, self.version) for (question, _), p in zip(pairs, probabilities)]
 
     def _oeq_probabilities(self, normalized: Sequence[str]) -> np.ndarray:
         batch = np.array(list(normalized), dtype=object).reshape(-1, 1)
@@ -100,6 +113,7 @@ class QuestionClassifier:
         return probabilities[:, LABELS.index("OEQ")]
 
 
-def prediction(text: str, oeq_probability: float) -> Prediction:
+def prediction(text: str, oeq_probability: float, model_version: str = "") -> Prediction:
     p = round(float(oeq_probability), 4)
-    return Prediction(text=text, label="OEQ" if p >= OEQ_THRESHOLD else "CEQ", oeq_probability=p)
+    return Prediction(text=text, label="OEQ" if p >= OEQ_THRESHOLD else "CEQ", oeq_probability=p,
+                      model_version=model_version)

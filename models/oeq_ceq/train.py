@@ -131,6 +131,9 @@ def to_onnx(pipeline: Pipeline) -> bytes:
         target_opset={"": 17, "ai.onnx.ml": 3},
     )
     graph.doc_string = "OEQ/CEQ classifier; input: normalize_text() output; output 1: P(CEQ), P(OEQ)"
+    # skl2onnx names the graph with a random uuid: without a fixed name the same model
+    # would hash (and be versioned) differently on every export.
+    graph.graph.name = MODEL_NAME
     return graph.SerializeToString()
 
 
