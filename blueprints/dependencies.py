@@ -10,11 +10,13 @@ import functools
 import hashlib
 import logging
 import threading
+import time
 from functools import lru_cache
 
 from models.oeq_ceq.classifier import Prediction, QuestionClassifier, prediction
 from models.oeq_ceq.text import normalize_text
 from models.transcriber import Transcriber, TranscriberSettings, get_transcriber
+from services import telemetry
 from services.blobs import BlobStore
 from services.cache import Cache, CacheUnavailable
 from services.jobs import JobQueue
@@ -90,6 +92,7 @@ def classify_texts(texts: list[str], tenant_id: str) -> list[Prediction]:
     Keys are per tenant: one organisation's cache hits must not tell another what it
     typed, and erasing a tenant removes its entries (``tenant_cache_prefix``)."""
     model, store = classifier(), cache()
+    started = time.perf_counter()
     normalized = [normalize_text(t) for t in texts]
     keys = [prediction_key(model.version, n, tenant_id) for n in normalized]
     try:
@@ -99,7 +102,9 @@ def classify_texts(texts: list[str], tenant_id: str) -> list[Prediction]:
 
     missing = [i for i, value in enumerate(cached) if value is None]
     if missing:
-        computed = model.oeq_probabilities_of_normalized([normalized[i] for i in missing])
+        with telemetry.span("classify", attributes={"classroom.model.version": model.version,
+                                                    "classroom.texts": len(missing)}):
+            computed = model.oeq_probabilities_of_normalized([normalized[i] for i in missing])
         fresh = {}
         for i, p in zip(missing, computed):
             cached[i] = p
@@ -108,7 +113,9 @@ def classify_texts(texts: list[str], tenant_id: str) -> list[Prediction]:
             store.set_many(fresh, settings().prediction_cache_ttl_s)
         except CacheUnavailable:
             pass
-    return [prediction(text, float(p)) for text, p in zip(texts, cached)]
+    predictions = [prediction(text, float(p)) for text, p in zip(texts, cached)]
+    telemetry.record_classification(model.version, predictions, len(texts) - len(missing), time.perf_counter() - started)
+    return predictions
 
 
 def prediction_key(model_version: str, normalized_text: str, tenant_id: str) -> str:

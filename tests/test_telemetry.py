@@ -1,0 +1,117 @@
+"""OpenTelemetry: spans and metrics captured in memory from the real app in this process.
+
+The HTTP API (served by devhost) and one video through devhost's pipeline with the
+in-process worker: each request a server span with route, status and tenant; one trace
+from the upload to the stored result; the ML metrics with their attributes; and no
+question or transcript text in any attribute.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, TENANT
+from tests.telemetry_capture import captured
+
+SAMPLE = REPO / "samples" / "classroom_sample.mp4"
+TRUTH = json.loads((REPO / "samples" / "classroom_sample.truth.json").read_text())
+QUESTION_TEXTS = [q["text"] for q in TRUTH["questions"]]
+
+
+@pytest.fixture
+def capture():
+    capture = captured()
+    capture.spans.clear()
+    return capture
+
+
+def every_attribute_value(span) -> list[str]:
+    values = [str(v) for v in span.attributes.values()]
+    values += [str(v) for event in span.events for v in event.attributes.values()]
+    values.append(str(span.status.description or ""))
+    return values
+
+
+def assert_no_text(spans, texts: list[str]) -> None:
+    for span in spans:
+        for value in every_attribute_value(span):
+            for text in texts:
+                assert text.lower()[:20] not in value.lower(), f"{span.name} carries {text!r}"
+
+
+def test_without_settings_nothing_is_exported_or_configured():
+    code = ("from opentelemetry import trace; from services import telemetry; "
+            "print(telemetry.configure('x', {})); print(type(trace.get_tracer_provider()).__name__)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["off", "ProxyTracerProvider"]
+
+
+def test_a_request_is_a_server_span_with_route_status_and_tenant_and_classifying_is_measured(api, capture):
+    text = "What do you think will happen if we add more water?"
+    for _ in range(2):  # the second answer comes from the prediction cache
+        assert api.post("/api/v1/classify", json={"text": text}).status_code == 200
+    assert api.post("/api/v1/classify", content=b"{not json").status_code == 400
+
+    spans = capture.spans.get_finished_spans()
+    requests = [s for s in spans if s.name == "POST /api/v1/classify"]
+    assert len(requests) == 3
+    assert requests[0].attributes["http.route"] == "/api/v1/classify"
+    assert requests[0].attributes["http.response.status_code"] == 200
+    assert requests[0].attributes["classroom.tenant.id"] == TENANT
+    assert requests[2].attributes["http.response.status_code"] == 400
+    [model] = [s for s in spans if s.name == "classify"]  # once: the second call hit the cache
+    assert model.attributes["classroom.model.version"].startswith("oeq-ceq-")
+    assert model.parent.span_id == requests[0].context.span_id
+    assert_no_text(spans, [text])
+
+    points = capture.metric_points()
+    predictions = [p for p in points["classroom.classifier.predictions"]
+                   if p.attributes["classroom.model.version"] == model.attributes["classroom.model.version"]]
+    assert {p.attributes["classroom.label"] for p in predictions} >= {"OEQ"}
+    assert {p.attributes["classroom.cache.hit"] for p in points["classroom.classifier.cache.lookups"]} == {True, False}
+    assert all(0.5 <= p.min and p.max <= 1.0 for p in points["classroom.classifier.confidence"])
+    assert sum(p.count for p in points["classroom.classifier.duration"]) >= 2
+    routes = {(p.attributes["http.route"], p.attributes["http.response.status_code"])
+              for p in points["http.server.request.duration"]}
+    assert {("/api/v1/classify", 200), ("/api/v1/classify", 400)} <= routes
+
+
+def test_one_video_is_one_trace_from_upload_to_stored_result_with_its_metrics(capture, tmp_path, monkeypatch):
+    from blueprints import dependencies
+    from devhost.analyze import analyze_video
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("WHISPER_MODEL", "tiny.en")  # twice as fast; the labels are not under test here
+    out = tmp_path / "analysis.json"
+    try:
+        assert analyze_video(SAMPLE, out=out) == 0
+    finally:
+        dependencies.reset()
+    video_id = json.loads(out.read_text())["video_id"]
+
+    spans = capture.spans.get_finished_spans()
+    [root] = [s for s in spans if s.name == "devhost analyze"]
+    in_trace = [s for s in spans if s.context.trace_id == root.context.trace_id]
+    names = {s.name for s in in_trace}
+    assert {"video uploaded", "probe_video", "cut_and_dispatch", "process transcription-jobs", "transcribe",
+            "transcription result", "analyze_video", "classify", "persist_results"} <= names
+    about_this_video = [s for s in spans if s.attributes.get("classroom.video.id") == video_id]
+    assert about_this_video and all(s.context.trace_id == root.context.trace_id for s in about_this_video)
+    [transcribe, *_] = [s for s in in_trace if s.name == "transcribe"]
+    assert transcribe.attributes["classroom.model.version"]
+    assert_no_text(spans, QUESTION_TEXTS)
+
+    points = capture.metric_points()
+    for name in ("classroom.transcription.real_time_factor", "messaging.process.queue_time",
+                 "classroom.transcription.chunk.duration", "classroom.video.questions", "classroom.video.oeq_share",
+                 "classroom.question.wait_time", "classroom.classifier.predictions", "classroom.classifier.confidence"):
+        assert name in points, name
+    [questions] = [p for p in points["classroom.video.questions"] if p.attributes["classroom.tenant.id"] == "default"]
+    assert questions.sum >= 1 and questions.attributes["classroom.model.version"].startswith("oeq-ceq-")
+    assert all(0 <= p.min and p.max <= 1 for p in points["classroom.video.oeq_share"])
+    assert sum(p.count for p in points["classroom.question.wait_time"]) >= 1
+    assert all(p.attributes["classroom.model.version"] for p in points["classroom.transcription.real_time_factor"])
