@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -115,3 +116,38 @@ def test_one_video_is_one_trace_from_upload_to_stored_result_with_its_metrics(ca
     assert all(0 <= p.min and p.max <= 1 for p in points["classroom.video.oeq_share"])
     assert sum(p.count for p in points["classroom.question.wait_time"]) >= 1
     assert all(p.attributes["classroom.model.version"] for p in points["classroom.transcription.real_time_factor"])
+
+
+def test_the_upload_request_and_its_pipeline_are_one_trace(app_settings, tmp_path, capture):
+    """POST /api/v1/videos, then the client's PUT, then the upload event: the event finds the
+    creating request's context (kept in the cache) and the pipeline continues its trace."""
+    import httpx
+
+    from devhost.asgi import LoopbackServer, free_port
+    from devhost.http_host import FunctionAppAsgi
+    from devhost.platform import LocalPlatform
+    from tests.conftest import bearer
+    from tests.speech_fixtures import Utterance, build_speech, wrap_as_video
+
+    build_speech([Utterance("Why do you think the ice melted?", 2.0, "en-us+f3")], tmp_path / "lesson.wav")
+    video = wrap_as_video(tmp_path / "lesson.wav", tmp_path / "lesson.mp4").read_bytes()
+    port = free_port()
+    app_settings(DATA_DIR=str(tmp_path / "data"), PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", WHISPER_MODEL="tiny.en")
+    with LocalPlatform() as platform, LoopbackServer(FunctionAppAsgi(platform=platform), port) as server, \
+            httpx.Client(base_url=server.base_url, timeout=30, headers=bearer()) as api:
+        created = api.post("/api/v1/videos", json={"filename": "lesson.mp4"})
+        assert created.status_code == 201
+        video_id = created.json()["video_id"]
+        assert httpx.put(created.json()["upload_url"], content=video).status_code == 201
+        for _ in range(600):
+            if api.get(f"/api/v1/videos/{video_id}").json()["status"] in ("completed", "failed"):
+                break
+            time.sleep(0.1)
+    spans = capture.spans.get_finished_spans()
+    [request] = [s for s in spans if s.name == "POST /api/v1/videos"]
+    assert request.attributes["classroom.tenant.id"] == TENANT
+    assert request.attributes["http.response.status_code"] == 201
+    in_trace = {s.name for s in spans if s.context.trace_id == request.context.trace_id}
+    assert {"video uploaded", "probe_video", "process transcription-jobs", "transcription result",
+            "analyze_video", "persist_results"} <= in_trace
+    assert_no_text(spans, ["Why do you think the ice melted"])
