@@ -395,7 +395,9 @@ def _chunk_index(payload: dict) -> int | None:
 @bp.activity_trigger(input_name="failure", activity="mark_failed")
 def mark_failed(failure: dict) -> bool:
     with activity_span("mark_failed", failure):
-        return mark_failed_step(failure)
+        marked = mark_failed_step(failure)
+        telemetry.instruments().videos.add(1, {"classroom.outcome": "failed"})  # the failure-rate alert's numerator
+        return marked
 
 
 # --- worker results → orchestration events ----------------------------------------------
