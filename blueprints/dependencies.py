@@ -125,4 +125,4 @@ def prediction_key(model_version: str, normalized_text: str, tenant_id: str) -> 
 
 def tenant_cache_prefixes(tenant_id: str) -> list[str]:
     """Every cache key prefix that holds one tenant's entries (predictions, video summaries)."""
-    return [f"oeqceq:{tenant_id}:", f"video-summary:{tenant_id}:"]
+    return [f"oeqceq:{tenant_id}:", f"video-summary:{tenant_id}:", telemetry.upload_trace_key(tenant_id, "")]
