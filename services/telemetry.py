@@ -66,8 +66,9 @@ def configure(service_name: str, environ: Mapping[str, str] | None = None, *, sp
         if azure:
             from azure.monitor.opentelemetry import configure_azure_monitor
 
-            configure_azure_monitor(resource=resource, span_processors=spans, metric_readers=readers,
-                                    log_record_processors=logs, logger_name="", enable_live_metrics=False)
+            configure_azure_monitor(connection_string=environ["APPLICATIONINSIGHTS_CONNECTION_STRING"].strip(),
+                                    resource=resource, span_processors=spans, metric_readers=readers,
+                                    log_record_processors=logs, enable_live_metrics=False)
             _mode = "azure-monitor+otlp" if otlp else "azure-monitor"
         else:
             _configure_sdk(resource, spans, readers, logs)
@@ -123,15 +124,16 @@ def _configure_sdk(resource, span_processors, metric_readers, log_processors) ->
 
 def flush(timeout_ms: int = 5000) -> None:
     """Export what is buffered now (a short-lived command, a worker about to exit)."""
-    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
-        force_flush = getattr(provider, "force_flush", None)
-        if force_flush is not None:
-            force_flush(timeout_ms)
     from opentelemetry._logs import get_logger_provider
 
-    force_flush = getattr(get_logger_provider(), "force_flush", None)
-    if force_flush is not None:
-        force_flush(timeout_ms)
+    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider(), get_logger_provider()):
+        force_flush = getattr(provider, "force_flush", None)
+        if force_flush is None:
+            continue
+        try:
+            force_flush(timeout_ms)
+        except Exception as error:  # noqa: BLE001 - an unreachable collector must not fail the command
+            log.warning("telemetry: could not export everything: %s", error)
 
 
 # --- privacy ------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ class OtlpReceiver:
     metric_names: dict[str, set] = field(default_factory=dict)  # name -> services that sent it
     metric_attributes: dict[str, list[dict]] = field(default_factory=dict)
     log_records: list[dict] = field(default_factory=list)
+    azure_posts: list[str] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -92,11 +93,17 @@ class OtlpReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
-                receiver.accept(self.path, body)
+                if self.path.startswith("/v1/"):
+                    receiver.accept(self.path, body)
+                    reply, kind = b"", "application/x-protobuf"
+                else:  # Application Insights' ingestion API (the Azure Monitor exporter's track call)
+                    receiver.azure_posts.append(self.path)
+                    reply, kind = b'{"itemsReceived": 0, "itemsAccepted": 0, "errors": []}', "application/json"
                 self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
+                self.wfile.write(reply)
 
             def log_message(self, *args):
                 pass

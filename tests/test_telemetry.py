@@ -151,3 +151,51 @@ def test_the_upload_request_and_its_pipeline_are_one_trace(app_settings, tmp_pat
     assert {"video uploaded", "probe_video", "process transcription-jobs", "transcription result",
             "analyze_video", "persist_results"} <= in_trace
     assert_no_text(spans, ["Why do you think the ice melted"])
+
+
+def test_a_job_carries_its_trace_to_the_worker_and_a_redelivery_counts_as_a_retry(capture, tmp_path):
+    """The sender's context rides in the message's application properties; the worker's span
+    continues it. A job abandoned once (a worker that died) comes back as a retry; its audio is
+    missing, so it is dead-lettered and the span says it failed."""
+    from gpu_worker.worker import TranscriptionJob, Worker
+    from services import telemetry
+    from services.blobs import FolderBlobStore
+    from services.jobs import JOBS_QUEUE, InProcessBus
+
+    bus, blobs = InProcessBus(), FolderBlobStore(tmp_path / "blobs")
+    job = TranscriptionJob(job_id="t1:v1:0:1", instance_id="video-t1-v1", tenant_id="t1", video_id="v1", index=0,
+                           attempt=1, audio_blob="t1/v1/00000.wav", transcript_blob="t1/v1/00000.json")
+    with telemetry.span("dispatch") as sender:
+        bus.send(JOBS_QUEUE, job.to_body(), message_id=job.job_id)
+    bus.abandon(bus.receive(JOBS_QUEUE, max_wait_s=0))
+    before = sum(p.value for p in capture.metric_points().get("classroom.transcription.retries", []))
+    Worker(bus, blobs, lambda: None).handle(bus.receive(JOBS_QUEUE, max_wait_s=0))
+
+    [processed] = [s for s in capture.spans.get_finished_spans() if s.name == "process transcription-jobs"]
+    assert processed.context.trace_id == sender.get_span_context().trace_id
+    assert processed.parent.span_id == sender.get_span_context().span_id
+    assert processed.attributes["classroom.delivery_count"] == 2 and not processed.status.is_ok
+    after = sum(p.value for p in capture.metric_points()["classroom.transcription.retries"])
+    assert after == before + 1
+    assert "messaging.process.queue_time" in capture.metric_points()
+
+
+def test_azure_monitor_and_otlp_together(tmp_path):
+    """With both settings the distro is configured and the OTLP exporters ride along on its providers
+    (the loopback receiver also answers the Application Insights ingestion calls)."""
+    from tests.telemetry_capture import OtlpReceiver
+
+    code = ("from services import telemetry; print(telemetry.configure('x')); "
+            "span = telemetry.span('hello', attributes={'classroom.video.id': 'v1'}); span.__enter__(); "
+            "span.__exit__(None, None, None); telemetry.flush(3000)")
+    with OtlpReceiver() as receiver:
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+               "APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=00000000-0000-0000-0000-000000000000;"
+                                                        f"IngestionEndpoint={receiver.endpoint}/",
+               "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true", "HOME": str(tmp_path)}
+        done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split()[0] == "azure-monitor+otlp"
+        assert [(s.name, s.service) for s in receiver.spans if s.name == "hello"] == [("hello", "x")]
+        assert any(path.endswith("/track") for path in receiver.azure_posts), receiver.azure_posts
