@@ -63,8 +63,9 @@ def analyze_video(video: Path, out: Path | None = None, chunk_seconds: float | N
     # The command stands in for the API's upload request: its span is the trace's root, and the
     # upload event finds it in the cache as it would find the request's.
     with telemetry.span("devhost analyze", attributes={"classroom.tenant.id": TENANT, "classroom.video.id": video_id}):
-        telemetry.remember_trace(dependencies.cache(), telemetry.upload_trace_key(TENANT, video_id),
-                                 telemetry.current_traceparent() or "")
+        traceparent = telemetry.current_traceparent()
+        if traceparent:
+            telemetry.remember_trace(dependencies.cache(), telemetry.upload_trace_key(TENANT, video_id), traceparent)
         with LocalPlatform(run_worker=not stack) as platform, _worker_process(stack, log_file):
             dependencies.blobs().put_file(VIDEOS, blob_path, video)
             if not platform.watch_blobs:  # with real storage, devhost's blob watcher notices the upload

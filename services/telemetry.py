@@ -81,6 +81,11 @@ def mode() -> str:
     return _mode or "off"
 
 
+def enabled() -> bool:
+    """Whether anything is exported: when not, spans and metrics return at once."""
+    return _mode not in (None, "off")
+
+
 def _exporters(otlp: bool, span_exporter, metric_reader):
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
@@ -196,6 +201,9 @@ def span(name: str, *, parent: Mapping | None = None, kind: SpanKind = SpanKind.
          attributes: Mapping | None = None) -> Iterator[Span]:
     """A span, a child of ``parent``'s traceparent when it names one (else of the current span).
     An exception marks the span as an error and goes on."""
+    if not enabled():  # near-zero cost when nothing is exported: no context to attach, nothing to carry
+        yield trace.INVALID_SPAN
+        return
     remote = context_from(parent)
     with tracer().start_as_current_span(name, context=remote, kind=kind, attributes=_clean(attributes),
                                         record_exception=True, set_status_on_exception=True) as current:
@@ -269,10 +277,14 @@ class Instruments:
 
 
 _instruments: Instruments | None = None
+_noop_instruments = Instruments(metrics.NoOpMeter(TRACER_NAME))
 
 
 def instruments() -> Instruments:
+    """The real instruments once telemetry is on; no-op ones (that record nothing) until then."""
     global _instruments
+    if not enabled():
+        return _noop_instruments
     if _instruments is None:
         _instruments = Instruments(meter())
     return _instruments

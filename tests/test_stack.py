@@ -95,8 +95,13 @@ def test_analyze_across_processes_on_the_real_adapters(stack):
 def test_one_trace_spans_devhost_and_the_worker_process_over_otlp(stack):
     """The issue's done-when: `OTEL_EXPORTER_OTLP_ENDPOINT=… devhost analyze --stack` delivers one
     trace from the upload to the stored result, across the worker's process, to an OTLP/HTTP receiver."""
-    home, _ = stack
+    home, settings = stack
     out = home / "traced.json"
+    import redis
+
+    cache = redis.Redis.from_url(settings["REDIS_URL"])
+    for key in cache.keys("oeqceq:default:*"):  # an earlier run's cached predictions would leave no model call
+        cache.delete(key)
     with OtlpReceiver() as receiver:
         done = devhost(home, "analyze", str(SAMPLE), "--stack", "--out", str(out),
                        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY="100",
