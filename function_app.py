@@ -3,7 +3,7 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from blueprints import classify, feedback, health, openapi, tenant, video_pipeline, videos
+from blueprints import classify, feedback, health, openapi, tenant, trends, video_pipeline, videos
 from services import telemetry
 
 telemetry.configure("classroom-functions")  # Azure Monitor, OTLP or nothing, from the app settings
@@ -15,4 +15,5 @@ app.register_functions(openapi.bp)
 app.register_functions(videos.bp)
 app.register_functions(feedback.bp)
 app.register_functions(tenant.bp)
+app.register_functions(trends.bp)
 app.register_functions(video_pipeline.bp)

@@ -8,6 +8,7 @@ document cannot drift from what the code accepts. Field bounds live here, once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -20,6 +21,7 @@ VIDEO_ID_PATTERN = r"^[a-f0-9]{32}$"
 TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 VIDEO_EXTENSIONS = ("mp4", "mov", "m4v", "webm", "mkv", "avi", "mpeg", "wav", "mp3", "m4a", "aac", "ogg", "flac")
 LABELS = ("CEQ", "OEQ")
+FEEDBACK_LABELS = ("CEQ", "OEQ", "NOT_QUESTION")  # NOT_QUESTION: the detector was wrong
 
 READ = frozenset({"reader", "coach", "admin"})
 WRITE = frozenset({"coach", "admin"})
@@ -102,12 +104,44 @@ class ModelList(BaseModel):
 # --- videos ---------------------------------------------------------------------------------
 
 
+class SpeakerOverrides(Request):
+    """How to tell the educator from the children in this video, when the default rule
+    (the adult-pitched voice with the most speech) gets it wrong."""
+
+    educator: Annotated[Literal["most-speech", "pitch", "everyone"], Field(
+        description="most-speech: the adult voice that speaks most; pitch: every adult-pitched voice; "
+                    "everyone: all speech is the educator's")] = "most-speech"
+    child_pitch_hz: Annotated[float, Field(gt=80, lt=600, description="median pitch at or above which a voice "
+                                                                      "counts as a child's", examples=[300])] = 250.0
+
+
 class CreateUpload(Request):
-    error_codes: ClassVar[dict[str, str]] = {"string_pattern_mismatch": "unsupported_file_type"}
+    error_codes: ClassVar[dict[str, str]] = {"string_pattern_mismatch": "unsupported_file_type",
+                                              "invalid_date": "invalid_date"}
 
     filename: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=FILENAME_PATTERN),
                         Field(description=f"a video or audio file name ({', '.join(VIDEO_EXTENSIONS)})",
                               examples=["lesson.mp4"])] = "video.mp4"
+    # What the coach says of the recording: stored on the video, shown in lists, used for trends.
+    title: Annotated[str, Field(max_length=200, examples=["Sink or float"])] = ""
+    educator: Annotated[str, Field(max_length=200, examples=["Ms Rivera"])] = ""
+    classroom: Annotated[str, Field(max_length=200, examples=["Room 3"])] = ""
+    recorded_on: Annotated[str, Field(max_length=10, description="the recording's date, YYYY-MM-DD",
+                                      json_schema_extra={"anyOf": [{"format": "date"}, {"const": ""}]},
+                                      examples=["2026-11-30"])] = ""
+    speakers: Annotated[SpeakerOverrides, Field(description="override who counts as the educator")] = None
+
+    @model_validator(mode="after")
+    def tidy(self):
+        if self.recorded_on:
+            try:
+                date.fromisoformat(self.recorded_on)
+            except ValueError:
+                raise PydanticCustomError("invalid_date", "recorded_on must be a date, YYYY-MM-DD") from None
+        # Names are matched exactly for trends: "Ms Rivera " and "Ms Rivera" are one educator.
+        for name in ("title", "educator", "classroom"):
+            object.__setattr__(self, name, " ".join(getattr(self, name).split()))
+        return self
 
 
 class UploadCreated(BaseModel):
@@ -130,6 +164,10 @@ class VideoStatus(BaseModel):
     updated_at: str
     chunks_done: int | None = None
     chunks_total: int | None = None
+    title: str = ""
+    educator: str = ""
+    classroom: str = ""
+    recorded_on: str = ""
 
 
 class VideoList(BaseModel):
@@ -153,6 +191,12 @@ class VideoAnalysis(BaseModel):
     timings: dict[str, Any] = {}
 
 
+class MediaUrl(BaseModel):
+    url: Annotated[str, Field(description="a read-only URL for the recording (range requests work); expires")]
+    expires_at: str
+    content_type: str
+
+
 class VideoDeleted(BaseModel):
     video_id: str
     deleted: bool
@@ -169,7 +213,8 @@ class FeedbackRequest(Request):
                   {"required": ["text"], "not": {"anyOf": [{"required": ["video_id"]},
                                                            {"required": ["question_index"]}]}}]})
 
-    label: Literal["CEQ", "OEQ"]
+    label: Annotated[Literal["CEQ", "OEQ", "NOT_QUESTION"],
+                     Field(description="the reviewer's label; NOT_QUESTION: the detected question is no question")]
     video_id: Annotated[str, Field(pattern=VIDEO_ID_PATTERN)] = None  # type: ignore[assignment]
     question_index: Annotated[int, Field(ge=0, le=100_000)] = None  # type: ignore[assignment]
     text: Text = None  # type: ignore[assignment]
@@ -195,7 +240,7 @@ class Feedback(BaseModel):
     tenant_id: str
     feedback_id: str
     text: str
-    label: Literal["CEQ", "OEQ"]
+    label: Literal["CEQ", "OEQ", "NOT_QUESTION"]
     model_label: str | None = None
     model_version: str | None = None
     video_id: str | None = None
@@ -208,6 +253,41 @@ class Feedback(BaseModel):
 
 class FeedbackList(BaseModel):
     feedback: list[Feedback]
+
+
+# --- trends -----------------------------------------------------------------------------------
+
+
+class TrendsQuery(Request):
+    model_config = ConfigDict(strict=False, extra="ignore")  # query values arrive as strings
+
+    by: Annotated[Literal["educator", "classroom"], Field(description="whose trend")]
+    key: Annotated[str, StringConstraints(min_length=1, max_length=200),
+                   Field(description="the educator's or classroom's name, as given at upload")]
+
+
+class TrendPoint(BaseModel):
+    video_id: str
+    recorded_on: Annotated[str, Field(description="the recording date (the upload's date when none was given)")]
+    title: str
+    filename: str
+    duration_s: float | None
+    question_count: int
+    oeq_ratio: float | None
+    mean_wait_time_s: float | None
+    questions_per_minute: float | None
+    answered_ratio: float | None
+
+
+class Trend(BaseModel):
+    by: Literal["educator", "classroom"]
+    key: str
+    points: list[TrendPoint]
+
+
+class TrendSubjects(BaseModel):
+    educators: list[str]
+    classrooms: list[str]
 
 
 # --- the tenant (GDPR erasure) --------------------------------------------------------------
@@ -292,6 +372,14 @@ GET_VIDEO = Operation("getVideo", "GET", "/v1/videos/{video_id}", "A video's sta
 DELETE_VIDEO = Operation("deleteVideo", "DELETE", "/v1/videos/{video_id}",
                          "Delete a video, its chunks, results and cache entries", WRITE, (200, VideoDeleted),
                          errors=(404,), description="coaches delete the videos they uploaded; admins any video.")
+GET_MEDIA = Operation("getVideoMedia", "GET", "/v1/videos/{video_id}/media",
+                      "A short-lived read-only URL of the recording, for playing it", READ, (200, MediaUrl),
+                      errors=(404,), description="404 until the upload has landed, and after deletion.")
+GET_TREND = Operation("getTrend", "GET", "/v1/trends", "An educator's or a classroom's metrics across videos", READ,
+                      (200, Trend), query=TrendsQuery, errors=(400,),
+                      description="One point per analysed video, oldest recording first (at most 500, the latest).")
+LIST_TREND_SUBJECTS = Operation("listTrendSubjects", "GET", "/v1/trends/subjects",
+                                "The educators and classrooms named at upload", READ, (200, TrendSubjects))
 GET_ANALYSIS = Operation("getAnalysis", "GET", "/v1/videos/{video_id}/analysis", "A video's analysis", READ,
                          (200, VideoAnalysis), errors=(404, 409))
 CREATE_FEEDBACK = Operation("createFeedback", "POST", "/v1/feedback", "A reviewer's corrected label", WRITE,
@@ -307,5 +395,5 @@ HEALTH = Operation("health", "GET", "/health", "Each dependency's state", None, 
                    extra_ok={503: Health})
 OPENAPI = Operation("openapi", "GET", "/openapi.json", "This document", None, (200, None))
 
-OPERATIONS = (CLASSIFY, LIST_MODELS, CREATE_VIDEO, LIST_VIDEOS, GET_VIDEO, DELETE_VIDEO, GET_ANALYSIS,
-              CREATE_FEEDBACK, LIST_FEEDBACK, ERASE_TENANT, HEALTH, OPENAPI)
+OPERATIONS = (CLASSIFY, LIST_MODELS, CREATE_VIDEO, LIST_VIDEOS, GET_VIDEO, DELETE_VIDEO, GET_ANALYSIS, GET_MEDIA,
+              GET_TREND, LIST_TREND_SUBJECTS, CREATE_FEEDBACK, LIST_FEEDBACK, ERASE_TENANT, HEALTH, OPENAPI)

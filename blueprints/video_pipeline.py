@@ -101,7 +101,8 @@ async def start_pipeline(client: df.DurableOrchestrationClient, tenant_id: str, 
     if existing and existing.runtime_status is not None:
         log.info("video %s already has orchestration %s (%s)", video_id, instance_id, existing.runtime_status)
         return instance_id
-    pipeline_input = replace(PipelineInput.from_settings(dependencies.settings(), tenant_id, video_id, blob_path),
+    pipeline_input = replace(PipelineInput.from_settings(dependencies.settings(), tenant_id, video_id, blob_path,
+                                                         speakers=record.speakers),
                              traceparent=telemetry.current_traceparent())
     try:
         await client.start_new(ORCHESTRATOR, instance_id, pipeline_input.to_dict())

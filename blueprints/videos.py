@@ -9,6 +9,7 @@ tenant's video id answers 404 exactly like one that does not exist.
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 import re
 import time
 import uuid
@@ -20,7 +21,7 @@ import azure.functions as func
 from blueprints import contract, dependencies
 from blueprints.http import ANY_METHOD, HttpError, current_call, endpoint, json_response
 from blueprints.pipeline_steps import batch_instance_id, chunk_folder, instance_id_for, summary_cache_key
-from services.blobs import CHUNKS, VIDEOS
+from services.blobs import CHUNKS, VIDEOS, BlobNotFound
 from services.cache import CacheUnavailable
 from services.results import VideoNotFound, VideoRecord
 
@@ -39,16 +40,21 @@ def videos(req: func.HttpRequest) -> func.HttpResponse:
     if call.operation is contract.LIST_VIDEOS:
         records = dependencies.results().recent_videos(call.tenant_id, limit=50)
         return json_response({"videos": [status_view(r) for r in records]})
-    return create_upload(call.body.filename, call.tenant_id, call.user_id)
+    return create_upload(call.body, call.tenant_id, call.user_id)
 
 
-def create_upload(filename: str, tenant_id: str, user_id: str) -> func.HttpResponse:
+def create_upload(request: contract.CreateUpload, tenant_id: str, user_id: str) -> func.HttpResponse:
+    filename = request.filename
     extension, video_id = filename.rsplit(".", 1)[-1].lower(), uuid.uuid4().hex
     blob_path = f"{tenant_id}/{video_id}.{extension}"
     settings = dependencies.settings()
     expires_at = time.time() + settings.upload_url_ttl_s
     dependencies.results().create_video(VideoRecord(tenant_id=tenant_id, video_id=video_id, filename=filename,
-                                                    blob_path=blob_path, created_by=user_id))
+                                                    blob_path=blob_path, created_by=user_id, title=request.title,
+                                                    educator=request.educator, classroom=request.classroom,
+                                                    recorded_on=request.recorded_on,
+                                                    speakers=request.speakers.model_dump() if request.speakers
+                                                    else None))
     return json_response(
         {"video_id": video_id,
          "upload_url": dependencies.blobs().upload_url(VIDEOS, blob_path, expires_at),
@@ -132,6 +138,25 @@ def video_analysis(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(analysis)
 
 
+# Long enough to watch a lesson through (each range request is checked), short enough that a
+# copied link soon stops working.
+MEDIA_URL_TTL_S = 2 * 3600
+
+
+@bp.route(route="v1/videos/{video_id}/media", methods=ANY_METHOD)
+@endpoint(contract.GET_MEDIA)
+def video_media(req: func.HttpRequest) -> func.HttpResponse:
+    tenant_id, video_id = current_call().tenant_id, video_id_of(req)
+    record = existing_video(tenant_id, video_id)
+    expires_at = time.time() + MEDIA_URL_TTL_S
+    try:
+        url = dependencies.blobs().media_url(VIDEOS, record.blob_path, expires_at)
+    except BlobNotFound:
+        raise HttpError(404, "not_found", f"video {video_id} has no recording yet (the upload has not landed)") from None
+    kind = mimetypes.guess_type(record.filename)[0] or "application/octet-stream"
+    return json_response(contract.MediaUrl(url=url, expires_at=iso(expires_at), content_type=kind))
+
+
 async def delete_video(client: df.DurableOrchestrationClient, tenant_id: str, video_id: str) -> func.HttpResponse:
     """Stop the pipeline if it runs, then remove the upload, chunks, results and cache entries.
     Coaches delete the videos they uploaded; admins any video of their organisation."""
@@ -206,6 +231,10 @@ def status_view(record: VideoRecord) -> dict:
         "metrics": record.metrics,
         "created_at": iso(record.created_at),
         "updated_at": iso(record.updated_at),
+        "title": record.title,
+        "educator": record.educator,
+        "classroom": record.classroom,
+        "recorded_on": record.recorded_on,
     }
 
 

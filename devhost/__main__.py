@@ -1,6 +1,6 @@
 """Run the function app without Azure Functions Core Tools.
 
-    python -m devhost analyze VIDEO [--out FILE] [--chunk-seconds N] [--stack]
+    python -m devhost analyze VIDEO [--out FILE] [--chunk-seconds N] [--educator RULE] [--child-pitch-hz HZ] [--stack]
     python -m devhost classify [TEXT ...]     texts as arguments, or one per stdin line
     python -m devhost serve [--port 7071] [--demo]
                                               the app's HTTP functions and the web app on loopback
@@ -33,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     analyze.add_argument("video", help="path to a video or audio file")
     analyze.add_argument("--out", help="write the VideoAnalysis JSON here instead of stdout")
     analyze.add_argument("--chunk-seconds", type=float, help="audio chunk length (default: CHUNK_SECONDS or 30)")
+    analyze.add_argument("--educator", choices=("most-speech", "pitch", "everyone"),
+                         help="who counts as the educator: the adult voice that speaks most (default), every "
+                              "adult-pitched voice, or everyone")
+    analyze.add_argument("--child-pitch-hz", type=float,
+                         help="median pitch at or above which a voice is a child's (default 250)")
     analyze.add_argument("--stack", action="store_true",
                          help="run on the local stack's real services (python -m devhost stack up) with a worker process")
     analyze.set_defaults(run=cli.analyze)

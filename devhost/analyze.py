@@ -32,7 +32,7 @@ WORKER_SERVICE_NAME = "classroom-worker"  # its spans and metrics are told apart
 
 
 def analyze_video(video: Path, out: Path | None = None, chunk_seconds: float | None = None,
-                  stack: bool = False) -> int:
+                  stack: bool = False, speakers: dict | None = None) -> int:
     """``stack``: run on the real adapters of the local stack (settings from .devhost/stack.env),
     with the transcription worker as a separate process, as in Azure."""
     if not video.exists():
@@ -59,7 +59,8 @@ def analyze_video(video: Path, out: Path | None = None, chunk_seconds: float | N
     extension = video.suffix.lstrip(".").lower() or "bin"
     blob_path = f"{TENANT}/{video_id}.{extension}"
     dependencies.results().create_video(
-        VideoRecord(tenant_id=TENANT, video_id=video_id, filename=video.name, blob_path=blob_path))
+        VideoRecord(tenant_id=TENANT, video_id=video_id, filename=video.name, blob_path=blob_path,
+                    speakers=speakers))
     # The command stands in for the API's upload request: its span is the trace's root, and the
     # upload event finds it in the cache as it would find the request's.
     with telemetry.span("devhost analyze", attributes={"classroom.tenant.id": TENANT, "classroom.video.id": video_id}):

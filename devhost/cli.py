@@ -166,8 +166,10 @@ def _load_demo(base_url: str) -> None:
 def analyze(args) -> int:
     from devhost.analyze import analyze_video
 
+    speakers = {name: value for name, value in (("educator", args.educator), ("child_pitch_hz", args.child_pitch_hz))
+                if value is not None}
     return analyze_video(Path(args.video), out=Path(args.out) if args.out else None,
-                         chunk_seconds=args.chunk_seconds, stack=args.stack)
+                         chunk_seconds=args.chunk_seconds, stack=args.stack, speakers=speakers or None)
 
 
 def token(args) -> int:

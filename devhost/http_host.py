@@ -5,7 +5,8 @@ query, route parameters, body), the registered Python function is called with it
 (sync functions on a worker thread, as the Python worker does), and its
 ``HttpResponse`` goes back as it is. Run it with ``python -m devhost serve``.
 
-It also serves what Azure provides beside the app: the SAS-like blob upload endpoint,
+It also serves what Azure provides beside the app: the SAS-like blob upload endpoint (and
+GET-only reads of a recording through a signed media URL),
 the sign-in service (devhost/identity.py, a local OpenID provider) and, at ``/``, the
 built web app (``web/dist``, what Static Web Apps serves in Azure) with its
 ``/config.json`` written from the API's settings (the issuer the API trusts). Every response
@@ -35,8 +36,8 @@ log = logging.getLogger("devhost.http")
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit
 BLOB_UPLOAD_PREFIX = "devhost/blobs/"  # devhost's stand-in for Blob storage's SAS upload URLs
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web" / "dist"  # `npm run build` in web/
-# The web app's policy: its own origin only (API, sign-in and uploads are served here);
-# media from blob: URLs (the recording just uploaded, played from the browser's copy).
+# The web app's policy: its own origin only (API, sign-in, uploads and stored recordings are
+# served here); media also from blob: URLs (the recording just uploaded, the browser's copy).
 WEB_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
            "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
 
@@ -59,6 +60,9 @@ class FunctionAppAsgi:
         path = scope["path"].strip("/")
         if path == identity.PATH_PREFIX or path.startswith(identity.PATH_PREFIX + "/"):
             await self.identity(scope, receive, send)
+            return
+        if path.startswith(BLOB_UPLOAD_PREFIX) and self.platform is not None and scope["method"] in ("GET", "HEAD"):
+            await serve_blob(scope, send, self.platform.blobs)
             return
         if path.startswith(BLOB_UPLOAD_PREFIX) and self.platform is not None:
             await send_function_response(send, await self.platform.receive_upload(scope, receive))
@@ -138,6 +142,75 @@ async def _call(function: HttpFunction, kwargs: dict, platform=None) -> func.Htt
         log.error("function %s returned %r, not an HttpResponse", function.name, type(response))
         return error_response(500, "internal_error", f"function {function.name} returned no HTTP response")
     return response
+
+
+MEDIA_CHUNK_BYTES = 1 << 20
+
+
+async def serve_blob(scope, send, blobs) -> None:
+    """GET/HEAD {BLOB_UPLOAD_PREFIX}{container}/{path}?se=…&sp=r&sig=… — devhost's stand-in for
+    reading a blob through a read SAS (``blobs.media_url``): what the review page's player
+    loads. Like Blob storage it answers one byte range (``Range: bytes=a-b``) with 206, which
+    a browser needs to seek in a recording, and refuses any URL not signed for reading."""
+    container, _, name = unquote(scope["path"].strip("/")[len(BLOB_UPLOAD_PREFIX):]).partition("/")
+    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+    if query.get("sp") != "r" or not blobs.check_read(container, name, query.get("se"), query.get("sig")):
+        await send_function_response(send, error_response(403, "invalid_signature",
+                                                          "the media URL is invalid or has expired"))
+        return
+    try:
+        file = blobs.local_file(container, name)
+    except (FileNotFoundError, ValueError):
+        await send_function_response(send, error_response(404, "not_found", "the blob does not exist"))
+        return
+    size = file.stat().st_size
+    headers = {**STATIC_HEADERS, "accept-ranges": "bytes", "cache-control": "private, max-age=300",
+               "content-type": mimetypes.guess_type(name)[0] or "application/octet-stream"}
+    wanted = byte_range(dict(scope["headers"]).get(b"range", b"").decode("latin-1"), size)
+    if wanted is None:
+        await send_response(send, 416, {**headers, "content-range": f"bytes */{size}"}, b"")
+        return
+    start, end = wanted or (0, size - 1)
+    status = 206 if wanted else 200
+    if wanted:
+        headers["content-range"] = f"bytes {start}-{end}/{size}"
+    length = max(0, end - start + 1)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(k.encode("latin-1"), str(v).encode("latin-1"))
+                            for k, v in {**headers, "content-length": str(length)}.items()]})
+    if scope["method"] == "HEAD":
+        await send({"type": "http.response.body", "body": b""})
+        return
+    with open(file, "rb") as handle:
+        handle.seek(start)
+        left = length
+        while left > 0:
+            chunk = await asyncio.to_thread(handle.read, min(MEDIA_CHUNK_BYTES, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            await send({"type": "http.response.body", "body": chunk, "more_body": left > 0})
+    if left > 0 or length == 0:
+        await send({"type": "http.response.body", "body": b""})
+
+
+def byte_range(header: str, size: int) -> tuple[int, int] | None | bool:
+    """One ``bytes=`` range as (first, last) inclusive; False for "the whole blob" (no header,
+    or one this host does not split: several ranges, another unit); None if unsatisfiable."""
+    unit, _, spec = header.strip().partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec or "-" not in spec:
+        return False
+    first, _, last = (part.strip() for part in spec.partition("-"))
+    if not (first.isdigit() or first == "") or not (last.isdigit() or last == "") or first == last == "":
+        return False
+    if first == "":  # the last N bytes
+        count = int(last)
+        return (max(0, size - count), size - 1) if count and size else None
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        return None
+    return start, end
 
 
 async def send_function_response(send, response: func.HttpResponse) -> None:

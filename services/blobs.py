@@ -44,6 +44,11 @@ class BlobStore(Protocol):
 
     def upload_url(self, container: str, path: str, expires_at: float) -> str: ...
 
+    def media_url(self, container: str, path: str, expires_at: float) -> str:
+        """A read-only URL for one existing blob (a browser plays it, with range requests),
+        valid until ``expires_at``; BlobNotFound if it does not exist."""
+        ...
+
     def exists(self, container: str, path: str) -> bool: ...
 
     def list(self, container: str, prefix: str = "") -> list[str]: ...
@@ -125,18 +130,42 @@ class FolderBlobStore:
         signature = self._signature(container, path, expires)
         return f"{self.upload_base_url}/devhost/blobs/{container}/{quote(path)}?se={expires}&sig={signature}"
 
+    def media_url(self, container: str, path: str, expires_at: float) -> str:
+        """devhost's GET-only stand-in for a read SAS: signed for reading (``sp=r``), so it
+        cannot upload, and an upload URL cannot read."""
+        if not self.exists(container, path):
+            raise BlobNotFound(f"{container}/{path}")
+        expires = int(expires_at)
+        signature = self._signature(container, path, expires, "r")
+        return f"{self.upload_base_url}/devhost/blobs/{container}/{quote(path)}?se={expires}&sp=r&sig={signature}"
+
     def check_upload(self, container: str, path: str, expires: str, signature: str) -> bool:
         """The devhost upload endpoint's check of an ``upload_url`` (SAS-like)."""
+        return self._check(container, path, expires, signature, "w")
+
+    def check_read(self, container: str, path: str, expires: str, signature: str) -> bool:
+        """The devhost blob endpoint's check of a ``media_url`` (GET only)."""
+        return self._check(container, path, expires, signature, "r")
+
+    def local_file(self, container: str, path: str) -> Path:
+        """Where a blob lives on disk (devhost serves media from it)."""
+        source = self._file(container, path)
+        if not source.is_file():
+            raise BlobNotFound(f"{container}/{path}")
+        return source
+
+    def _check(self, container: str, path: str, expires: str, signature: str, permission: str) -> bool:
         try:
             expires_at = int(expires)
         except (TypeError, ValueError):
             return False
-        expected = self._signature(container, path, expires_at)
+        expected = self._signature(container, path, expires_at, permission)
         return expires_at >= time.time() and hmac.compare_digest(expected, signature or "")
 
-    def _signature(self, container: str, path: str, expires: int) -> str:
-        message = f"{container}\n{path}\n{expires}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
+    def _signature(self, container: str, path: str, expires: int, permission: str = "w") -> str:
+        # The upload signature (permission "w") keeps its original message.
+        message = f"{container}\n{path}\n{expires}" + ("" if permission == "w" else f"\n{permission}")
+        return hmac.new(self._key, message.encode(), hashlib.sha256).hexdigest()[:32]
 
     def exists(self, container: str, path: str) -> bool:
         return self._file(container, path).is_file()

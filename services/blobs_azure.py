@@ -187,6 +187,15 @@ class AzureBlobStore:
         start = min(_utcnow(), expiry) - CLOCK_SKEW
         return self._sas_url(container, path, BlobSasPermissions(create=True, write=True), start, expiry)
 
+    def media_url(self, container: str, path: str, expires_at: float) -> str:
+        """A read-only SAS URL for this one blob until ``expires_at``: the browser plays the
+        recording straight from Storage (range requests), never through the app."""
+        if not self.exists(container, path):
+            raise BlobNotFound(f"{container}/{path}")
+        expiry = datetime.fromtimestamp(int(expires_at), tz=timezone.utc)
+        start = min(_utcnow(), expiry) - CLOCK_SKEW
+        return self._sas_url(container, path, BlobSasPermissions(read=True), start, expiry)
+
     def exists(self, container: str, path: str) -> bool:
         return self._blob(container, path).exists()
 

@@ -45,6 +45,13 @@ class VideoRecord:
     updated_at: float = field(default_factory=time.time)
     metrics: dict | None = None
     created_by: str = ""  # the user who created the upload (a coach may delete only their own)
+    # What the coach said of the recording at upload: for finding it again and for trends.
+    title: str = ""
+    educator: str = ""
+    classroom: str = ""
+    recorded_on: str = ""  # ISO date (YYYY-MM-DD), or "" when not given
+    # This video's speaker rule, when the coach overrides the default (models.speakers.SpeakerSettings).
+    speakers: dict | None = None
     etag: str = ""
 
     def to_dict(self) -> dict:
@@ -58,7 +65,7 @@ class FeedbackRecord:
     tenant_id: str
     feedback_id: str
     text: str
-    label: str  # the reviewer's: "OEQ" | "CEQ"
+    label: str  # the reviewer's: "OEQ" | "CEQ" | "NOT_QUESTION" (the detector was wrong: no question at all)
     model_label: str | None = None
     model_version: str | None = None
     video_id: str | None = None
@@ -70,6 +77,54 @@ class FeedbackRecord:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+TREND_DIMENSIONS = ("educator", "classroom")
+MAX_TREND_POINTS = 500
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One analysed video's place in an educator's or a classroom's trend."""
+
+    video_id: str
+    recorded_on: str  # the recording date, or the upload's date when none was given
+    title: str
+    filename: str
+    duration_s: float | None
+    question_count: int
+    oeq_ratio: float | None
+    mean_wait_time_s: float | None
+    questions_per_minute: float | None
+    answered_ratio: float | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def recording_date(record: VideoRecord) -> str:
+    return record.recorded_on or time.strftime("%Y-%m-%d", time.gmtime(record.created_at))
+
+
+def trend_points(records) -> list[TrendPoint]:
+    """Completed videos as trend points, oldest recording first (ties: upload order), at
+    most MAX_TREND_POINTS (the most recent). Shared by the adapters, which only select."""
+    done = sorted((r for r in records if r.status == "completed"), key=lambda r: (recording_date(r), r.created_at))
+    points = []
+    for record in done[-MAX_TREND_POINTS:]:
+        metrics = record.metrics or {}
+        points.append(TrendPoint(
+            video_id=record.video_id, recorded_on=recording_date(record), title=record.title,
+            filename=record.filename, duration_s=record.duration_s,
+            question_count=int(metrics.get("question_count") or 0), oeq_ratio=metrics.get("oeq_ratio"),
+            mean_wait_time_s=metrics.get("mean_wait_time_s"),
+            questions_per_minute=metrics.get("questions_per_minute"), answered_ratio=metrics.get("answered_ratio")))
+    return points
+
+
+def check_dimension(by: str) -> None:
+    if by not in TREND_DIMENSIONS:
+        raise ValueError(f"trends are by {' or '.join(TREND_DIMENSIONS)}, not {by!r}")
 
 
 class ResultsStore(Protocol):
@@ -93,6 +148,14 @@ class ResultsStore(Protocol):
 
     def list_feedback(self, tenant_id: str, limit: int = 100, created_by: str | None = None) -> list[FeedbackRecord]:
         """The tenant's newest feedback; with ``created_by``, only that user's."""
+        ...
+
+    def trend(self, tenant_id: str, by: str, key: str) -> list[TrendPoint]:
+        """The completed videos whose ``by`` ("educator" | "classroom") is ``key``, oldest recording first."""
+        ...
+
+    def trend_subjects(self, tenant_id: str) -> dict[str, list[str]]:
+        """The tenant's educators and classrooms named at upload: {"educator": [...], "classroom": [...]}, sorted."""
         ...
 
     def delete_tenant(self, tenant_id: str) -> int:
@@ -234,6 +297,24 @@ class SqliteResultsStore:
         with self._lock:
             rows = self._db.execute(query + " ORDER BY created_at DESC LIMIT ?", (*parameters, limit)).fetchall()
         return [FeedbackRecord(**json.loads(doc)) for (doc,) in rows]
+
+    def trend(self, tenant_id: str, by: str, key: str) -> list[TrendPoint]:
+        check_dimension(by)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT doc FROM videos WHERE tenant_id = ? AND json_extract(doc, '$.{by}') = ? "
+                "AND json_extract(doc, '$.status') = 'completed'", (tenant_id, key)).fetchall()
+        return trend_points(VideoRecord(**json.loads(doc)) for (doc,) in rows)
+
+    def trend_subjects(self, tenant_id: str) -> dict[str, list[str]]:
+        subjects = {}
+        with self._lock:
+            for by in TREND_DIMENSIONS:  # by is one of two fixed names, never the caller's text
+                rows = self._db.execute(
+                    f"SELECT DISTINCT json_extract(doc, '$.{by}') AS name FROM videos WHERE tenant_id = ? "
+                    "AND name IS NOT NULL AND name != '' ORDER BY name", (tenant_id,)).fetchall()
+                subjects[by] = [name for (name,) in rows]
+        return subjects
 
     def delete_tenant(self, tenant_id: str) -> int:
         removed = 0

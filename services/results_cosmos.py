@@ -50,7 +50,16 @@ from azure.core import MatchConditions
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey, exceptions
 
 from services.cache import DependencyHealth
-from services.results import FeedbackRecord, PreconditionFailed, VideoNotFound, VideoRecord
+from services.results import (
+    TREND_DIMENSIONS,
+    FeedbackRecord,
+    PreconditionFailed,
+    TrendPoint,
+    VideoNotFound,
+    VideoRecord,
+    check_dimension,
+    trend_points,
+)
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +283,31 @@ class CosmosResultsStore:
                 return {**doc["body"], "questions": [row["body"] for row in rows]}
             time.sleep(0.05)  # a concurrent save or delete is replacing this revision
         raise RuntimeError(f"analysis of {tenant_id}/{video_id}: questions do not match revision {doc['rev']}")
+
+    # --- trends ---------------------------------------------------------------------------
+    # The local Cosmos stand-in has no DISTINCT or GROUP BY: select the few fields needed,
+    # partition-scoped, and dedupe or order here (a tenant's videos are thousands, not millions).
+
+    def trend(self, tenant_id: str, by: str, key: str) -> list[TrendPoint]:
+        check_dimension(by)
+        if not _valid_key(tenant_id):
+            return []
+        docs = self._videos.query_items(
+            f"SELECT * FROM c WHERE c.tenant_id = @tenant AND c.doc_type = @type AND c.status = @status "
+            f"AND c.{by} = @key",  # by is one of two fixed names, never the caller's text
+            parameters=[{"name": "@tenant", "value": tenant_id}, {"name": "@type", "value": "video"},
+                        {"name": "@status", "value": "completed"}, {"name": "@key", "value": key}],
+            partition_key=tenant_id)
+        return trend_points(_record(doc) for doc in docs)
+
+    def trend_subjects(self, tenant_id: str) -> dict[str, list[str]]:
+        if not _valid_key(tenant_id):
+            return {by: [] for by in TREND_DIMENSIONS}
+        rows = list(self._videos.query_items(
+            "SELECT c.educator, c.classroom FROM c WHERE c.tenant_id = @tenant AND c.doc_type = @type",
+            parameters=[{"name": "@tenant", "value": tenant_id}, {"name": "@type", "value": "video"}],
+            partition_key=tenant_id))
+        return {by: sorted({row.get(by) for row in rows if row.get(by)}) for by in TREND_DIMENSIONS}
 
     # --- erasure -----------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from tests.conftest import token_for
 VICTIM, ATTACKER = "school-a", "school-b"
 VICTIM_FILENAME = "victim-lesson-7f3a.mp4"
 VICTIM_TEXT = "What would happen if the victim tower fell?"
+VICTIM_EDUCATOR = "Ms Victim-9c1e"
 PROTECTED = [op for op in contract.OPERATIONS if op.roles is not None]
 
 
@@ -42,7 +43,8 @@ def site(tmp_path_factory):
         with LocalPlatform(run_worker=False) as platform, LoopbackServer(FunctionAppAsgi(platform=platform), port) as s:
             with httpx.Client(base_url=s.base_url, timeout=30) as client:
                 victim = {"Authorization": f"Bearer {token_for(VICTIM, 'coach-1', 'coach')}"}
-                video = client.post("/api/v1/videos", json={"filename": VICTIM_FILENAME}, headers=victim).json()
+                video = client.post("/api/v1/videos", json={"filename": VICTIM_FILENAME, "educator": VICTIM_EDUCATOR},
+                                    headers=victim).json()
                 fed = client.post("/api/v1/feedback", json={"text": VICTIM_TEXT, "label": "OEQ"}, headers=victim)
                 assert fed.status_code == 201, fed.text
                 yield client, video
@@ -57,7 +59,8 @@ def request_for(op: contract.Operation, video_id: str) -> dict:
     url = "/api" + op.path.replace("{video_id}", video_id)
     body = {contract.CLASSIFY: {"text": "Is it red?"}, contract.CREATE_VIDEO: {"filename": "x.mp4"},
             contract.CREATE_FEEDBACK: {"video_id": video_id, "question_index": 0, "label": "CEQ"}}.get(op)
-    params = {"confirm": VICTIM} if op is contract.ERASE_TENANT else None
+    params = {contract.ERASE_TENANT: {"confirm": VICTIM},
+              contract.GET_TREND: {"by": "educator", "key": VICTIM_EDUCATOR}}.get(op)
     return {"method": op.method, "url": url, "json": body, "params": params}
 
 
@@ -209,7 +212,9 @@ def test_a_valid_token_without_a_usable_tenant_or_role_is_403(site, claims):
 CROSS_TENANT = {
     contract.GET_VIDEO: 404, contract.GET_ANALYSIS: 404, contract.DELETE_VIDEO: 404, contract.CREATE_FEEDBACK: 404,
     contract.ERASE_TENANT: 400,  # confirm names the victim: refused, nothing erased
+    contract.GET_MEDIA: 404,
     contract.LIST_VIDEOS: 200, contract.LIST_FEEDBACK: 200,  # the attacker's own (empty) lists
+    contract.GET_TREND: 200, contract.LIST_TREND_SUBJECTS: 200,  # the attacker's own (empty) trends
     contract.CLASSIFY: 200, contract.LIST_MODELS: 200, contract.CREATE_VIDEO: 201,  # no tenant data involved
 }
 
@@ -234,6 +239,10 @@ def test_another_tenants_token_reaches_nothing_of_the_victim(site, op):
         assert video["video_id"] not in [v["video_id"] for v in response.json()["videos"]]
     if op is contract.LIST_FEEDBACK:
         assert {f["tenant_id"] for f in response.json()["feedback"]} <= {ATTACKER}
+    if op is contract.GET_TREND:  # (the key it echoes is the attacker's own query)
+        assert response.json()["points"] == []
+    if op is contract.LIST_TREND_SUBJECTS:
+        assert response.json() == {"educators": [], "classrooms": []}
     if op is contract.CREATE_VIDEO:
         assert f"/{ATTACKER}/" in response.json()["upload_url"]
     # The victim still has everything.

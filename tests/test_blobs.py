@@ -380,3 +380,25 @@ def test_folder_health_is_ok_before_the_first_write_creates_the_folder(tmp_path)
     assert store.health().status == "ok"
     store.put_bytes(VIDEOS, "t1/v.mp4", b"x")
     assert store.health().status == "ok"
+
+
+# --- media_url: the review page's player ----------------------------------------------------
+
+
+def test_media_url_of_a_missing_blob_is_not_found(blobs, tenant):
+    with pytest.raises(BlobNotFound):
+        blobs.media_url(VIDEOS, f"{tenant}/none.mp4", time.time() + 600)
+
+
+def test_folder_media_url_is_signed_for_reading_only(folder):
+    folder.put_bytes(VIDEOS, "t1/v1.mp4", b"recording")
+    url = folder.media_url(VIDEOS, "t1/v1.mp4", time.time() + 60)
+    assert "&sp=r&" in url
+    query = parse_qs(urlsplit(url).query)
+    assert folder.check_read(VIDEOS, "t1/v1.mp4", query["se"][0], query["sig"][0]) is True
+    assert folder.check_upload(VIDEOS, "t1/v1.mp4", query["se"][0], query["sig"][0]) is False  # cannot write
+    assert folder.check_read(VIDEOS, "t1/v2.mp4", query["se"][0], query["sig"][0]) is False
+    upload = parse_qs(urlsplit(folder.upload_url(VIDEOS, "t1/v1.mp4", time.time() + 60)).query)
+    assert folder.check_read(VIDEOS, "t1/v1.mp4", upload["se"][0], upload["sig"][0]) is False  # cannot read
+    expired = parse_qs(urlsplit(folder.media_url(VIDEOS, "t1/v1.mp4", time.time() - 1)).query)
+    assert folder.check_read(VIDEOS, "t1/v1.mp4", expired["se"][0], expired["sig"][0]) is False

@@ -366,3 +366,16 @@ def test_identity_store_signs_https_only_user_delegation_sas_with_a_cached_key(m
     assert len(fetched) == 2 and fetched[1][1] - datetime.now(timezone.utc) > timedelta(days=3)
     with pytest.raises(ValueError, match="7 days"):
         store.upload_url(VIDEOS, "t1/d.mp4", time.time() + 8 * 86400)
+
+
+def test_media_url_is_a_read_only_sas_until_the_given_expiry_that_serves_ranges(store, tenant):
+    store.put_bytes(VIDEOS, f"{tenant}/v.mp4", b"0123456789")
+    expires_at = time.time() + 900
+    url = store.media_url(VIDEOS, f"{tenant}/v.mp4", expires_at)
+    query = _query(url)
+    assert (query["sp"], query["sr"], _sas_time(query["se"])) == ("r", "b", int(expires_at))
+    ranged = httpx.get(url, headers={"Range": "bytes=2-5"})
+    assert (ranged.status_code, ranged.content) == (206, b"2345")
+    assert httpx.put(url, content=b"overwritten", headers=BLOCK_BLOB).status_code == 403
+    with pytest.raises(BlobNotFound):
+        store.media_url(VIDEOS, f"{tenant}/gone.mp4", expires_at)

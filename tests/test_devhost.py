@@ -41,6 +41,8 @@ def test_routes_come_from_function_app():
     assert routes == {"v1/classify": "classify", "v1/models": "list_models", "health": "health",
                       "v1/videos": "videos", "v1/videos/{video_id}": "video",
                       "v1/videos/{video_id}/analysis": "video_analysis", "v1/feedback": "feedback",
+                      "v1/videos/{video_id}/media": "video_media", "v1/trends": "trend",
+                      "v1/trends/subjects": "trend_subjects",
                       "v1/tenant": "erase_tenant", "openapi.json": "openapi"}
 
 

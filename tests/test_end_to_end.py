@@ -224,3 +224,13 @@ def test_audio_only_files_and_another_chunk_length(clips, tmp_path):
 def test_wrap_as_video_keeps_the_sample_small(tmp_path, clips):
     video = wrap_as_video(clips["art"][0].with_suffix(".wav"), tmp_path / "small.mp4")
     assert video.stat().st_size < 1_000_000
+
+
+def test_a_coach_can_say_everyone_is_the_educator(tmp_path):
+    """The per-video override of the speaker rule: with --educator everyone the child's
+    question counts as the educator's (the default rule would show it apart)."""
+    done = analyze(REPO / "samples" / "classroom_sample.mp4", tmp_path / "data", "--educator", "everyone")
+    assert done.returncode == 0, done.stderr
+    analysis = json.loads(done.stdout)
+    assert {q["speaker"] for q in analysis["questions"]} == {"educator"}
+    assert analysis["metrics"]["question_count"] == len(analysis["questions"]) == 6

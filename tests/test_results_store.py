@@ -10,6 +10,7 @@ concurrent writers, the way a Functions host and a worker share one Cosmos conta
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from pathlib import Path
@@ -461,3 +462,60 @@ def test_sqlite_erasure_leaves_no_trace_of_the_text_in_the_files(tmp_path, tenan
     store.delete_tenant(tenant)
     for path in tmp_path.iterdir():
         assert b"zebra-crossing-9137" not in path.read_bytes(), path.name
+
+
+# --- upload details and trends -----------------------------------------------------------------
+
+
+def analysed(store, tenant_id: str, *, recorded_on: str = "", oeq_ratio: float = 0.5, **fields) -> VideoRecord:
+    """A completed video with the metrics the pipeline writes on its record."""
+    record = store.create_video(new_video(tenant_id, recorded_on=recorded_on, **fields))
+    metrics = {"question_count": 4, "oeq_ratio": oeq_ratio, "mean_wait_time_s": 2.5, "questions_per_minute": 3.0,
+               "answered_ratio": 0.75}
+    return store.update_video(tenant_id, record.video_id, status="completed", stage="done", progress=1.0,
+                              metrics=metrics, duration_s=80.0)
+
+
+def test_upload_details_round_trip_on_the_video_record(store, tenant):
+    created = store.create_video(new_video(tenant, title="Sink or float", educator="Ms Rivera",
+                                           classroom="Room 3", recorded_on="2026-11-30"))
+    stored = store.get_video(tenant, created.video_id)
+    assert (stored.title, stored.educator, stored.classroom, stored.recorded_on) == (
+        "Sink or float", "Ms Rivera", "Room 3", "2026-11-30")
+    updated = store.update_video(tenant, created.video_id, status="processing")
+    assert updated.educator == "Ms Rivera" and store.recent_videos(tenant)[0].classroom == "Room 3"
+
+
+def test_a_trend_is_the_educators_completed_videos_oldest_recording_first(store, tenant):
+    late = analysed(store, tenant, educator="Ms Rivera", classroom="Room 3", recorded_on="2026-11-20", oeq_ratio=0.6)
+    early = analysed(store, tenant, educator="Ms Rivera", classroom="Room 4", recorded_on="2026-10-02", oeq_ratio=0.2)
+    analysed(store, tenant, educator="Mr Okafor", classroom="Room 3", recorded_on="2026-10-15")
+    store.create_video(new_video(tenant, educator="Ms Rivera", recorded_on="2026-09-01"))  # not analysed yet
+    points = store.trend(tenant, "educator", "Ms Rivera")
+    assert [p.video_id for p in points] == [early.video_id, late.video_id]
+    assert [(p.recorded_on, p.oeq_ratio) for p in points] == [("2026-10-02", 0.2), ("2026-11-20", 0.6)]
+    assert points[0].to_dict()["mean_wait_time_s"] == 2.5 and points[0].questions_per_minute == 3.0
+    assert [p.video_id for p in store.trend(tenant, "classroom", "Room 3")][1] == late.video_id
+    assert store.trend(tenant, "educator", "Nobody") == []
+
+
+def test_a_video_without_a_recording_date_takes_its_upload_date(store, tenant):
+    record = analysed(store, tenant, educator="Ms Rivera")
+    [point] = store.trend(tenant, "educator", "Ms Rivera")
+    assert point.video_id == record.video_id and re.fullmatch(r"\d{4}-\d{2}-\d{2}", point.recorded_on)
+
+
+def test_trends_and_their_subjects_are_tenant_scoped(store, tenant):
+    analysed(store, tenant, educator="Ms Rivera", classroom="Room 3")
+    analysed(store, tenant, educator="Mr Okafor", classroom="")
+    other = f"{tenant}-other"
+    analysed(store, other, educator="Ms Rivera", classroom="Room 9")
+    assert store.trend_subjects(tenant) == {"educator": ["Mr Okafor", "Ms Rivera"], "classroom": ["Room 3"]}
+    assert len(store.trend(tenant, "educator", "Ms Rivera")) == 1
+    assert store.trend(other, "classroom", "Room 3") == []
+    assert store.trend_subjects(f"{tenant}-none") == {"educator": [], "classroom": []}
+
+
+def test_a_trend_by_anything_else_is_refused(store, tenant):
+    with pytest.raises(ValueError, match="educator or classroom"):
+        store.trend(tenant, "title) OR 1=1 --", "x")

@@ -53,6 +53,17 @@ def wait_for_status(api, video_id: str, statuses: set[str], timeout_s: float = 9
     raise TimeoutError(f"video {video_id} still {seen[-1]}")
 
 
+def test_a_videos_speaker_rule_is_stored_and_reaches_its_pipeline(api, lesson, app_settings):
+    bad = api.post("/api/v1/videos", json={"filename": "a.mp4", "speakers": {"educator": "the-loudest"}})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request"
+    created = api.post("/api/v1/videos", json={"filename": "a.mp4", "speakers": {"child_pitch_hz": 320}}).json()
+    assert httpx.put(created["upload_url"], content=lesson).status_code == 201
+    final = wait_for_status(api, created["video_id"], {"completed", "failed"})[-1]
+    assert final["status"] == "completed", final
+    record = dependencies.results().get_video(TENANT, created["video_id"])
+    assert record.speakers == {"educator": "most-speech", "child_pitch_hz": 320.0}
+
+
 def test_upload_analyse_read_and_delete(api, lesson):
     created = api.post("/api/v1/videos", json={"filename": "Lesson.MP4"})
     assert created.status_code == 201
@@ -181,3 +192,74 @@ def test_create_without_a_body_defaults_the_filename(api):
     response = api.post("/api/v1/videos")
     assert response.status_code == 201
     assert response.json()["upload_url"].split("?")[0].endswith(".mp4")
+
+
+def test_upload_details_media_not_a_question_and_trends(api, lesson):
+    """What a coach says at upload is stored and listed; the recording plays back from a
+    read-only URL; a reviewer can say a detection is no question; trends follow the educator."""
+    details = {"title": "Ice  melting", "educator": "Ms Rivera", "classroom": "Room 3", "recorded_on": "2026-11-30"}
+    created = api.post("/api/v1/videos", json={"filename": "lesson.mp4", **details}).json()
+    video_id = created["video_id"]
+    media = api.get(f"/api/v1/videos/{video_id}/media")
+    assert media.status_code == 404 and "no recording yet" in media.json()["error"]["message"]
+    assert httpx.put(created["upload_url"], content=lesson).status_code == 201
+    final = wait_for_status(api, video_id, {"completed", "failed"})[-1]
+    assert final["status"] == "completed", final
+    expected = {**details, "title": "Ice melting"}  # spaces tidied: names are matched exactly for trends
+    assert {k: final[k] for k in details} == expected
+    listed = next(v for v in api.get("/api/v1/videos").json()["videos"] if v["video_id"] == video_id)
+    assert {k: listed[k] for k in details} == expected
+
+    media = api.get(f"/api/v1/videos/{video_id}/media", headers=bearer(role="reader")).json()
+    assert media["content_type"] == "video/mp4" and media["expires_at"].endswith("+00:00")
+    whole = httpx.get(media["url"])
+    assert (whole.status_code, whole.content) == (200, lesson)
+    ranged = httpx.get(media["url"], headers={"Range": "bytes=10-19"})
+    assert (ranged.status_code, ranged.content) == (206, lesson[10:20])
+    assert ranged.headers["content-range"] == f"bytes 10-19/{len(lesson)}"
+    assert httpx.get(media["url"], headers={"Range": f"bytes={len(lesson)}-"}).status_code == 416
+    assert httpx.put(media["url"], content=b"x").status_code == 403  # read-only
+    assert httpx.get(media["url"].replace("sp=r", "sp=w")).status_code == 403
+    assert httpx.get(created["upload_url"]).status_code == 403  # an upload URL does not read
+    other = bearer(tenant="school-b", role="admin")
+    assert api.get(f"/api/v1/videos/{video_id}/media", headers=other).status_code == 404
+
+    not_a_question = api.post("/api/v1/feedback", json={"video_id": video_id, "question_index": 0,
+                                                        "label": "NOT_QUESTION"})
+    assert not_a_question.status_code == 201, not_a_question.text
+    stored = api.get("/api/v1/feedback").json()["feedback"]
+    assert [(f["label"], f["question_index"]) for f in stored] == [("NOT_QUESTION", 0)]
+    assert api.post("/api/v1/feedback", json={"text": "Is it?", "label": "MAYBE"}).status_code == 400
+
+    reader = bearer(role="reader")
+    subjects = api.get("/api/v1/trends/subjects", headers=reader).json()
+    assert subjects == {"educators": ["Ms Rivera"], "classrooms": ["Room 3"]}
+    trend = api.get("/api/v1/trends", params={"by": "educator", "key": "Ms Rivera"}, headers=reader).json()
+    [point] = trend["points"]
+    assert (trend["by"], point["video_id"], point["recorded_on"], point["title"]) == (
+        "educator", video_id, "2026-11-30", "Ice melting")
+    assert point["oeq_ratio"] == final["metrics"]["oeq_ratio"] and point["question_count"] == 2
+    assert point["questions_per_minute"] == final["metrics"]["questions_per_minute"]
+    assert api.get("/api/v1/trends", params={"by": "classroom", "key": "Room 3"}, headers=other).json()["points"] == []
+    assert api.get("/api/v1/trends/subjects", headers=other).json() == {"educators": [], "classrooms": []}
+
+
+@pytest.mark.parametrize("params, code", [
+    ({"by": "title", "key": "x"}, "invalid_request"),
+    ({"by": "educator"}, "invalid_request"),
+    ({"by": "educator", "key": ""}, "invalid_request"),
+])
+def test_trend_query_errors(api, params, code):
+    response = api.get("/api/v1/trends", params=params)
+    assert response.status_code == 400 and response.json()["error"]["code"] == code
+
+
+@pytest.mark.parametrize("body, code", [
+    ({"recorded_on": "2026-02-30"}, "invalid_date"),
+    ({"recorded_on": "30/11/2026"}, "invalid_date"),
+    ({"educator": "x" * 201}, "invalid_request"),
+    ({"title": 7}, "invalid_request"),
+])
+def test_upload_detail_errors(api, body, code):
+    response = api.post("/api/v1/videos", json={"filename": "a.mp4", **body})
+    assert response.status_code == 400 and response.json()["error"]["code"] == code, response.text

@@ -254,6 +254,7 @@ def test_upload_the_sample_and_follow_progress_to_completed(coach, server, watch
     coach.get_by_label("Title").fill("Sink or float")
     coach.get_by_label("Educator").fill("Ms Rivera")
     coach.get_by_label("Classroom").fill("Room 3")
+    coach.get_by_label("Recorded on").fill("2026-11-30")
     coach.get_by_role("button", name="Upload").click()
     expect(coach.get_by_text("the analysis has started")).to_be_visible()
     blocks = [r for r in watch.requests[sent:] if r.startswith("PUT ") and "comp=block&" in r]
@@ -267,6 +268,11 @@ def test_upload_the_sample_and_follow_progress_to_completed(coach, server, watch
     check_accessibility(coach, "progress")
     expect(row).to_have_class(re.compile("completed"), timeout=60_000)
     expect(row).to_contain_text("Analysis ready")
+    # What the coach typed is stored on the video (not only in the blob's metadata) and listed.
+    expect(row.locator(".video-meta")).to_have_text("Sink or float · Ms Rivera · Room 3 · 2026-11-30")
+    stored = api_get(server, f"/api/v1/videos/{row.get_attribute('data-video-id')}").json()
+    assert {k: stored[k] for k in ("title", "educator", "classroom", "recorded_on")} == {
+        "title": "Sink or float", "educator": "Ms Rivera", "classroom": "Room 3", "recorded_on": "2026-11-30"}
     check_accessibility(coach, "videos")
 
 
@@ -278,20 +284,31 @@ def test_the_timeline_shows_the_samples_questions_and_seeks_the_player(coach, se
     expect(markers).to_have_count(len(asked))
     items = coach.locator("ol.questions > li")
     expect(items).to_have_count(len(asked))
+    in_time = marker_order(coach)  # the markers sit in two lanes: the n-th question's is in_time[n]
     for n, utterance in enumerate(asked):
         expect(items.nth(n)).to_contain_text(utterance["label"])
         expect(items.nth(n)).to_contain_text(re.compile(r"wait \d+\.\d s|not measured"))
         # the label as a letter and a shape, not by colour alone
-        assert markers.nth(n).inner_text() == utterance["label"][0]
-        assert utterance["label"] in markers.nth(n).get_attribute("aria-label")
+        assert markers.nth(in_time[n]).inner_text() == utterance["label"][0]
+        assert utterance["label"] in markers.nth(in_time[n]).get_attribute("aria-label")
     expect(coach.locator(".transcript mark")).to_have_count(len(asked))
     coach.wait_for_function("() => document.querySelector('#player').readyState >= 1")
     analysis = api_get(server, f"/api/v1/videos/{video_id(coach)}/analysis").json()
-    markers.nth(2).click()
+    # Children's questions in their own lane, apart from the educator's, and the answered share.
+    children = [q for q in asked if q["speaker"] == "child"]
+    expect(coach.locator(".lane.child .marker")).to_have_count(len(children))
+    expect(coach.locator(".lane.educator .marker")).to_have_count(len(asked) - len(children))
+    assert children[0]["text"] in coach.locator(".lane.child .marker").first.get_attribute("aria-label")
+    expect(coach.locator(".child-questions")).to_contain_text(f"Children asked {len(children)} of the {len(asked)}")
+    child_item = items.nth(asked.index(children[0]))
+    expect(child_item.locator(".speaker")).to_have_text("asked by a child")
+    answered = coach.locator(".metric", has_text="answered by a child").locator(".value")
+    expect(answered).to_have_text(f"{round(analysis['metrics']['answered_ratio'] * 100)}%")
+    markers.nth(in_time[2]).click()
     seconds = coach.evaluate("() => document.querySelector('#player').currentTime")
     assert seconds == pytest.approx(analysis["questions"][2]["start"], abs=0.05)
     assert abs(seconds - asked[2]["start_s"]) < 1.5
-    markers.nth(4).focus()  # the keyboard does the same
+    markers.nth(in_time[4]).focus()  # the keyboard does the same
     coach.keyboard.press("Enter")
     seconds = coach.evaluate("() => document.querySelector('#player').currentTime")
     assert seconds == pytest.approx(analysis["questions"][4]["start"], abs=0.05)
@@ -302,6 +319,29 @@ def test_the_timeline_shows_the_samples_questions_and_seeks_the_player(coach, se
         check_accessibility(coach, "review-768px")
     finally:
         coach.set_viewport_size({"width": 1280, "height": 900})
+
+
+def marker_order(page) -> list[int]:
+    """DOM indices of the timeline's markers in time order (their left offsets), across lanes."""
+    return page.evaluate("""() => [...document.querySelectorAll('.timeline .marker')]
+        .map((m, i) => [parseFloat(m.style.left), i]).sort((a, b) => a[0] - b[0]).map(([, i]) => i)""")
+
+
+def test_a_later_session_plays_the_stored_recording(coach, server):
+    """Without this tab's copy of the file (a reload forgets it), the player loads the
+    recording through the API's short-lived read-only media URL, and seeking works."""
+    coach.reload()
+    expect(coach.get_by_role("heading", name="Review")).to_be_visible()
+    player = coach.locator("#player")
+    expect(player).to_have_attribute("src", re.compile(r"/devhost/blobs/videos/.*[?&]sp=r&"))
+    coach.wait_for_function("() => document.querySelector('#player').readyState >= 1")
+    duration = coach.evaluate("() => document.querySelector('#player').duration")
+    assert duration == pytest.approx(api_get(server, f"/api/v1/videos/{video_id(coach)}").json()["duration_s"], abs=0.5)
+    coach.locator(".timeline .marker").nth(marker_order(coach)[3]).click()
+    coach.wait_for_function("() => document.querySelector('#player').readyState >= 1")
+    analysis = api_get(server, f"/api/v1/videos/{video_id(coach)}/analysis").json()
+    seconds = coach.evaluate("() => document.querySelector('#player').currentTime")
+    assert seconds == pytest.approx(analysis["questions"][3]["start"], abs=0.05)
 
 
 def test_exports_hold_every_question(coach, server):
@@ -329,6 +369,46 @@ def test_correcting_a_label_stores_feedback(coach, server):
     stored = api_get(server, "/api/v1/feedback").json()["feedback"]
     assert [(f["video_id"], f["question_index"], f["label"], f["model_label"]) for f in stored] == [
         (video_id(coach), 1, other, was)]
+    # A detection that is no question at all: stored for retraining as NOT_QUESTION.
+    item = coach.locator("ol.questions > li").nth(3)
+    was = "OEQ" if "oeq" in item.get_attribute("class") else "CEQ"
+    item.get_by_label("Correct label").select_option("Not a question")
+    item.get_by_role("button", name="Save label").click()
+    expect(item.locator(".label-box")).to_contain_text(re.compile(rf"^Not a question\s*corrected from {was}$"))
+    newest = api_get(server, "/api/v1/feedback").json()["feedback"][0]
+    assert (newest["question_index"], newest["label"], newest["model_label"]) == (3, "NOT_QUESTION", was)
+
+
+def test_trends_chart_an_educators_videos_with_a_table_alternative(coach, server):
+    vid = video_id(coach)
+    coach.get_by_role("link", name="Trends").click()
+    expect(coach.get_by_role("heading", name="Trends")).to_be_visible()
+    expect(coach.get_by_label("Trend of")).to_have_value("educator")
+    expect(coach.get_by_label("Name")).to_have_value("Ms Rivera")
+    expect(coach.get_by_role("heading", name="Educator Ms Rivera: 1 analysed video")).to_be_visible()
+    trend = api_get(server, "/api/v1/trends?by=educator&key=Ms%20Rivera").json()
+    [point] = trend["points"]
+    assert point["video_id"] == vid and point["recorded_on"] == "2026-11-30"
+    charts = coach.locator("figure.trend-chart canvas")
+    expect(charts).to_have_count(3)
+    # Each chart is an image with words, drawn (not blank), and the table has every value.
+    oeq = coach.locator("figure[data-metric=oeq_ratio] canvas")
+    expect(oeq).to_have_attribute("aria-label", re.compile(
+        rf"Educator Ms Rivera: Open-ended \(OEQ\) share, % over 1 video: {round(point['oeq_ratio'] * 100)}% \(2026-11-30\)"))
+    assert coach.evaluate("""() => [...document.querySelectorAll('figure.trend-chart canvas')].every(c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (let i = 3; i < d.length; i += 4) if (d[i]) return true;
+        return false; })""")
+    row = coach.locator("table.trend-table tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(f"2026-11-30Sink or float{point['question_count']}{round(point['oeq_ratio'] * 100)}%")
+    check_accessibility(coach, "trends")
+    coach.get_by_label("Trend of").select_option("classroom")
+    expect(coach.get_by_label("Name")).to_have_value("Room 3")
+    expect(coach.get_by_role("heading", name="Classroom Room 3: 1 analysed video")).to_be_visible()
+    row.get_by_role("link", name="Sink or float").click()
+    expect(coach.get_by_role("heading", name="Review")).to_be_visible()
+    assert video_id(coach) == vid
 
 
 def test_another_organisation_sees_none_of_it(browser, server, coach, watch):
@@ -392,6 +472,8 @@ def test_the_documented_demo_command_shows_the_analysed_sample(browser, watch, t
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("heading", name="Review")).to_be_visible()  # back where the address pointed
         expect(page.locator("ol.questions > li")).to_have_count(len(TRUTH["questions"]))
+        # The sample was uploaded by the command, not this browser: it plays from the media URL.
+        page.wait_for_function("() => document.querySelector('#player')?.readyState >= 1")
         context.close()
     finally:
         serve.terminate()

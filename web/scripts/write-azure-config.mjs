@@ -29,7 +29,9 @@ const config = {
   upload: {},
 };
 const connect = ["'self'", origin(issuer), linked ? null : origin(apiBase), origin(env.BLOB_ACCOUNT_URL)].filter(Boolean);
-const csp = ["default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "media-src 'self' blob:",
+// Media: the recording just uploaded (blob: URLs) and stored ones, read through a read SAS from Storage.
+const media = ["'self'", "blob:", origin(env.BLOB_ACCOUNT_URL)].filter(Boolean);
+const csp = ["default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", `media-src ${media.join(" ")}`,
   `connect-src ${[...new Set(connect)].join(" ")}`, `form-action 'self' ${origin(issuer)}`, "base-uri 'none'",
   "object-src 'none'", "frame-ancestors 'none'"].join("; ");
 const site = {

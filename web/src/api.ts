@@ -9,7 +9,21 @@ export interface VideoStatus {
   video_id: string; status: "queued" | "processing" | "completed" | "failed"; stage: string; progress: number;
   error: string | null; filename: string; duration_s: number | null; created_at: string; updated_at: string;
   chunks_done?: number | null; chunks_total?: number | null;
+  title?: string; educator?: string; classroom?: string; recorded_on?: string;
 }
+/** What the coach says of a recording at upload (all optional; recorded_on is YYYY-MM-DD). */
+export interface UploadFields { title?: string; educator?: string; classroom?: string; recorded_on?: string }
+export interface MediaUrl { url: string; expires_at: string; content_type: string }
+export type TrendBy = "educator" | "classroom";
+export interface TrendPoint {
+  video_id: string; recorded_on: string; title: string; filename: string; duration_s: number | null;
+  question_count: number; oeq_ratio: number | null; mean_wait_time_s: number | null;
+  questions_per_minute: number | null; answered_ratio: number | null;
+}
+export interface Trend { by: TrendBy; key: string; points: TrendPoint[] }
+export interface TrendSubjects { educators: string[]; classrooms: string[] }
+/** A reviewer's label: the two kinds of question, or "this is no question at all". */
+export type FeedbackLabel = "OEQ" | "CEQ" | "NOT_QUESTION";
 export interface Question {
   start: number; end: number; text: string; speaker: "educator" | "child"; label: "OEQ" | "CEQ";
   oeq_probability: number; wait_time_s: number | null; answered: boolean; model_version?: string;
@@ -25,7 +39,7 @@ export interface VideoAnalysis {
   segments: { start: number; end: number; text: string; speaker?: string }[];
   questions: Question[]; metrics: Metrics; summary?: { text?: string };
 }
-export interface FeedbackCreated { feedback_id: string; label: string; model_label: string; text: string }
+export interface FeedbackCreated { feedback_id: string; label: FeedbackLabel; model_label: string; text: string }
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -77,11 +91,19 @@ export class ApiClient {
 
   classify(texts: string[]) { return this.request<ClassifyResponse>("POST", "/v1/classify", { texts }); }
   videos() { return this.request<{ videos: VideoStatus[] }>("GET", "/v1/videos").then((r) => r.videos); }
-  createUpload(filename: string) { return this.request<UploadCreated>("POST", "/v1/videos", { filename }); }
+  createUpload(filename: string, fields: UploadFields = {}) {
+    const given = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, (v ?? "").trim()]).filter(([, v]) => v));
+    return this.request<UploadCreated>("POST", "/v1/videos", { filename, ...given });
+  }
   video(id: string) { return this.request<VideoStatus>("GET", `/v1/videos/${encodeURIComponent(id)}`); }
   analysis(id: string) { return this.request<VideoAnalysis>("GET", `/v1/videos/${encodeURIComponent(id)}/analysis`); }
+  media(id: string) { return this.request<MediaUrl>("GET", `/v1/videos/${encodeURIComponent(id)}/media`); }
+  trend(by: TrendBy, key: string) {
+    return this.request<Trend>("GET", `/v1/trends?${new URLSearchParams({ by, key })}`);
+  }
+  trendSubjects() { return this.request<TrendSubjects>("GET", "/v1/trends/subjects"); }
   deleteVideo(id: string) { return this.request<{ deleted: boolean }>("DELETE", `/v1/videos/${encodeURIComponent(id)}`); }
-  correctLabel(videoId: string, questionIndex: number, label: "OEQ" | "CEQ") {
+  correctLabel(videoId: string, questionIndex: number, label: FeedbackLabel) {
     return this.request<FeedbackCreated>("POST", "/v1/feedback", { video_id: videoId, question_index: questionIndex, label });
   }
 }

@@ -1,4 +1,4 @@
-// The coaches' app: hash routes (#/videos, #/videos/{id}, #/classify), each a page
+// The coaches' app: hash routes (#/videos, #/videos/{id}, #/trends, #/classify), each a page
 // rendered into <main>. A page's timers stop when another page is shown.
 import "./style.css";
 import { ApiClient, ApiError, type VideoStatus } from "./api.js";
@@ -51,6 +51,7 @@ function route(): void {
   const review = hash.match(/^#\/videos\/([0-9a-f]{32})$/);
   if (review) return void reviewPage(main, api, review[1], pageScope.signal, onApiError);
   if (hash === "#/classify") return classifyPage();
+  if (hash === "#/trends") return void trendsPage();
   return videosPage();
 }
 
@@ -59,7 +60,7 @@ function renderChrome(signedIn: boolean): void {
   const here = location.hash || "#/videos";
   const link = (href: string, text: string) =>
     h("a", { href, "aria-current": here === href || (href === "#/videos" && here.startsWith("#/videos/")) ? "page" : null }, text);
-  replace(document.getElementById("nav")!, signedIn ? [link("#/videos", "Videos"), link("#/classify", "Try the classifier")] : []);
+  replace(document.getElementById("nav")!, signedIn ? [link("#/videos", "Videos"), link("#/trends", "Trends"), link("#/classify", "Try the classifier")] : []);
   replace(document.getElementById("who")!, session
     ? [h("span", {}, `${session.user} · ${session.tenant}`),
        h("button", { type: "button", class: "link", onclick: () => { signOut(); route(); } }, "Sign out")]
@@ -167,10 +168,13 @@ function videosPage(): void {
       bar.value = 0;
       replace(uploadStatus, h("p", { role: "status" }, `Uploading ${file.name} (${bytes(file.size)})…`));
       try {
-        const created = await api.createUpload(file.name);
+        const details = { title: value("title"), educator: value("educator"), classroom: value("classroom"),
+          date: value("date") };
+        // Stored on the video (lists, trends) and, as before, in the blob's metadata.
+        const created = await api.createUpload(file.name, { title: details.title, educator: details.educator,
+          classroom: details.classroom, recorded_on: details.date });
         const { startUpload } = await uploader();
-        const state = startUpload(created.upload_url, file, { title: value("title"), educator: value("educator"),
-          classroom: value("classroom"), date: value("date") }, config);
+        const state = startUpload(created.upload_url, file, details, config);
         await send(state, created.video_id);
       } catch (error) {
         replace(uploadStatus, onApiError(error instanceof Error ? error : new Error(String(error))));
@@ -239,6 +243,7 @@ function videosPage(): void {
           ? h("a", { href: `#/videos/${video.video_id}` }, `Review ${video.filename}`)
           : h("span", { class: "name" }, video.filename),
         h("span", { class: "status" }, video.status)),
+      videoMeta(video),
       progressLine(video),
       h("button", { type: "button", class: "danger", onclick: () => confirmDelete(video) }, `Delete ${video.filename}`));
   }
@@ -257,6 +262,26 @@ function videosPage(): void {
   void refresh();
   const timer = setInterval(() => { void poll(); }, 1000);
   signal.addEventListener("abort", () => clearInterval(timer));
+}
+
+/** What the coach said at upload: title · educator · classroom · date. */
+function videoMeta(video: VideoStatus): HTMLElement | null {
+  const parts = [video.title, video.educator, video.classroom, video.recorded_on].filter(Boolean);
+  return parts.length ? h("p", { class: "video-meta" }, parts.join(" · ")) : null;
+}
+
+// --- trends ------------------------------------------------------------------------------
+
+/** Chart.js comes with the trends page, not with every page. */
+async function trendsPage(): Promise<void> {
+  replace(main, h("p", { role: "status" }, "Loading…"));
+  const signal = pageScope.signal;
+  try {
+    const { trendsPage: show } = await import("./trends.js");
+    if (!signal.aborted) await show(main, api, signal, onApiError);
+  } catch (error) {
+    replace(main, h("h1", {}, "Trends"), onApiError(error));
+  }
 }
 
 function progressLine(video: VideoStatus): HTMLElement | null {

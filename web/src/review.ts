@@ -1,7 +1,7 @@
 // Reviewing one analysis: player, timeline (a marker per question, wait-time bars,
 // children's questions in their own lane), the questions list with label correction,
 // the transcript with questions highlighted, metric cards, summary and exports.
-import type { ApiClient, Question, VideoAnalysis } from "./api.js";
+import type { ApiClient, FeedbackLabel, Question, VideoAnalysis } from "./api.js";
 import { download, h, replace } from "./dom.js";
 import { analysisJson, questionsCsv } from "./export.js";
 import { clock, percent, waitTime } from "./format.js";
@@ -19,10 +19,12 @@ export async function reviewPage(main: HTMLElement, api: ApiClient, videoId: str
     replace(main, h("h1", {}, "Review"), onError(error), h("p", {}, h("a", { href: "#/videos" }, "Back to videos")));
     return;
   }
-  const source = localRecordings.get(videoId);
+  // The browser's own copy when it uploaded the recording; else a short-lived read-only URL.
+  const source = localRecordings.get(videoId) ?? await api.media(videoId).then((m) => m.url, () => null);
   const player = source
     ? h("video", { id: "player", src: source, controls: true, preload: "metadata", "aria-label": "Recording" })
     : null;
+  const childQuestions = analysis.questions.filter((q) => q.speaker === "child");
   const seek = (q: Question) => {
     if (player) {
       player.currentTime = q.start;
@@ -46,9 +48,13 @@ export async function reviewPage(main: HTMLElement, api: ApiClient, videoId: str
         h("button", { type: "button", class: "secondary", onclick: () => download(`${videoId}-analysis.json`, "application/json", analysisJson(analysis)) }, "Export JSON"))),
     h("section", { class: "card" },
       h("h2", {}, "Recording and timeline"),
-      player ?? h("p", { class: "hint" }, "The recording plays here in the browser it was uploaded from; the questions below still link to their times."),
+      player ?? h("p", { class: "hint" }, "The recording cannot be played (it is no longer stored); the questions below still give their times."),
       timeline(analysis, seek),
-      legend()),
+      legend(),
+      h("p", { class: "child-questions" }, childQuestions.length
+        ? `Children asked ${childQuestions.length} of the ${analysis.questions.length} questions (the Children lane; ` +
+          "they do not count towards the educator's OEQ share)."
+        : "No questions from children were detected.")),
     h("div", { class: "columns" },
       h("section", { class: "card" }, h("h2", { id: "questions-heading" }, `Questions (${analysis.questions.length})`),
         h("ol", { class: "questions", "aria-labelledby": "questions-heading" },
@@ -87,7 +93,8 @@ function questionItem(api: ApiClient, analysis: VideoAnalysis, q: Question, inde
                       seek: (q: Question) => void, onError: (e: unknown) => HTMLElement): HTMLElement {
   const select = h("select", { id: `label-${index}` },
     h("option", { value: "OEQ", selected: q.label === "OEQ" }, "OEQ (open)"),
-    h("option", { value: "CEQ", selected: q.label === "CEQ" }, "CEQ (closed)"));
+    h("option", { value: "CEQ", selected: q.label === "CEQ" }, "CEQ (closed)"),
+    h("option", { value: "NOT_QUESTION" }, "Not a question"));
   const labelBox = h("span", { class: "label-box" }, badge(q.label));
   const result = h("span", { "aria-live": "polite", class: "feedback-result" });
   return h("li", { class: `question ${q.label.toLowerCase()}`, "data-index": index },
@@ -99,10 +106,11 @@ function questionItem(api: ApiClient, analysis: VideoAnalysis, q: Question, inde
     h("span", { class: "correct" },
       h("label", { for: `label-${index}` }, "Correct label"), select,
       h("button", { type: "button", class: "secondary", onclick: async () => {
-        const label = select.value as "OEQ" | "CEQ";
+        const label = select.value as FeedbackLabel;
         try {
           await api.correctLabel(analysis.video_id, index, label);
-          replace(labelBox, badge(label), label !== q.label ? h("span", { class: "corrected" }, `corrected from ${q.label}`) : null);
+          replace(labelBox, label === "NOT_QUESTION" ? h("span", { class: "badge not-question" }, "Not a question") : badge(label),
+            label !== q.label ? h("span", { class: "corrected" }, `corrected from ${q.label}`) : null);
           replace(result, "Saved");
         } catch (error) {
           replace(result, onError(error));

@@ -40,3 +40,23 @@ test("requests carry the bearer token and a JSON body", async () => {
   assert.equal((seen?.init?.headers as Record<string, string>).authorization, "Bearer tok");
   assert.deepEqual(JSON.parse(String(seen?.init?.body)), { texts: ["a"] });
 });
+
+test("upload details go with the filename, trimmed, and empty ones are left out", async () => {
+  let body: unknown;
+  const client = new ApiClient(() => "tok", async (_url, init) => {
+    body = JSON.parse(String(init?.body));
+    return new Response('{"video_id": "v", "upload_url": "u", "expires_at": "e"}', { status: 201 });
+  });
+  await client.createUpload("a.mp4", { title: " Sink or float ", educator: "", classroom: "Room 3", recorded_on: "2026-11-30" });
+  assert.deepEqual(body, { filename: "a.mp4", title: "Sink or float", classroom: "Room 3", recorded_on: "2026-11-30" });
+});
+
+test("a trend's name travels encoded in the query", async () => {
+  let seen = "";
+  const client = new ApiClient(() => "tok", async (url) => {
+    seen = url;
+    return new Response('{"by": "educator", "key": "Ms R&D", "points": []}', { status: 200 });
+  });
+  await client.trend("educator", "Ms R&D");
+  assert.equal(seen, "/api/v1/trends?by=educator&key=Ms+R%26D");
+});

@@ -19,6 +19,8 @@ test("the Azure config names the issuer, the client and the function app; the CS
     assert.equal(config.api_base, "https://func-a.azurewebsites.net/api");
     const site = JSON.parse(readFileSync(new URL("staticwebapp.config.json", publicDir), "utf8"));
     const csp: string = site.globalHeaders["content-security-policy"];
+    // the review page plays stored recordings from Storage (a read SAS)
+    assert.match(csp, /media-src 'self' blob: https:\/\/sta\.blob\.core\.windows\.net;/);
     assert.match(csp, /connect-src 'self' https:\/\/login\.microsoftonline\.com https:\/\/func-a\.azurewebsites\.net https:\/\/sta\.blob\.core\.windows\.net;/);
     assert.equal(site.navigationFallback.rewrite, "/index.html");
   } finally {
