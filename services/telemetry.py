@@ -68,7 +68,10 @@ def configure(service_name: str, environ: Mapping[str, str] | None = None, *, sp
 
             configure_azure_monitor(connection_string=environ["APPLICATIONINSIGHTS_CONNECTION_STRING"].strip(),
                                     resource=resource, span_processors=spans, metric_readers=readers,
-                                    log_record_processors=logs, enable_live_metrics=False)
+                                    log_record_processors=logs, enable_live_metrics=False,
+                                    # The distro's default samples 5 traces a second, which can drop a
+                                    # video's trace; a few videos an hour afford all (OTEL_TRACES_SAMPLER wins).
+                                    sampling_ratio=1.0)
             _mode = "azure-monitor+otlp" if otlp else "azure-monitor"
         else:
             _configure_sdk(resource, spans, readers, logs)
