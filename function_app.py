@@ -4,6 +4,9 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from blueprints import classify, feedback, health, openapi, tenant, trends, video_pipeline, videos
+from services import telemetry
+
+telemetry.configure("classroom-functions")  # Azure Monitor, OTLP or nothing, from the app settings
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(classify.bp)

@@ -27,6 +27,7 @@ from models.oeq_ceq.registry import (
 )
 from models.oeq_ceq.text import normalize_text
 from models.transcriber import Transcriber, TranscriberSettings, get_transcriber
+from services import telemetry
 from services.blobs import BlobStore
 from services.cache import Cache, CacheUnavailable
 from services.jobs import JobQueue
@@ -181,24 +182,28 @@ def classify_texts(texts: list[str], tenant_id: str, video_id: str | None = None
     """Classify with the model the A/B split gives this video (or tenant, for typed text);
     each prediction names its version. A shadow model also predicts; its answers go to
     the shadow log (``record_shadow``), never to the caller."""
+    started = time.perf_counter()
     models = serving()
     served, shadow = models.route(routing_key(tenant_id, video_id))
     normalized = [normalize_text(t) for t in texts]
-    probabilities = cached_probabilities(served, normalized, tenant_id)
+    probabilities, cache_hits = cached_probabilities(served, normalized, tenant_id)
     if shadow is not None:
         try:
-            record_shadow(served, probabilities, shadow, cached_probabilities(shadow, normalized, tenant_id),
-                          normalized, tenant_id, video_id)
+            shadow_probabilities, _ = cached_probabilities(shadow, normalized, tenant_id)
+            record_shadow(served, probabilities, shadow, shadow_probabilities, normalized, tenant_id, video_id)
         except Exception as error:  # noqa: BLE001 - a shadow must never break what users get
             log.warning("shadow prediction by %s not recorded: %s", shadow.version, error)
-    return [prediction(text, float(p), served.version) for text, p in zip(texts, probabilities)]
+    predictions = [prediction(text, float(p), served.version) for text, p in zip(texts, probabilities)]
+    telemetry.record_classification(served.version, predictions, cache_hits, time.perf_counter() - started)
+    return predictions
 
 
-def cached_probabilities(model: QuestionClassifier, normalized: list[str], tenant_id: str) -> list[float]:
+def cached_probabilities(model: QuestionClassifier, normalized: list[str], tenant_id: str) -> tuple[list[float], int]:
     """P(OEQ) through the prediction cache (tenant + model version + normalised text).
 
     Keys are per tenant: one organisation's cache hits must not tell another what it
-    typed, and erasing a tenant removes its entries (``tenant_cache_prefix``)."""
+    typed, and erasing a tenant removes its entries (``tenant_cache_prefix``). Returns the
+    probabilities and how many came from the cache."""
     store = cache()
     keys = [prediction_key(model.version, n, tenant_id) for n in normalized]
     try:
@@ -208,7 +213,9 @@ def cached_probabilities(model: QuestionClassifier, normalized: list[str], tenan
 
     missing = [i for i, value in enumerate(cached) if value is None]
     if missing:
-        computed = model.oeq_probabilities_of_normalized([normalized[i] for i in missing])
+        with telemetry.span("classify", attributes={"classroom.model.version": model.version,
+                                                    "classroom.texts": len(missing)}):
+            computed = model.oeq_probabilities_of_normalized([normalized[i] for i in missing])
         fresh = {}
         for i, p in zip(missing, computed):
             cached[i] = p
@@ -217,7 +224,7 @@ def cached_probabilities(model: QuestionClassifier, normalized: list[str], tenan
             store.set_many(fresh, settings().prediction_cache_ttl_s)
         except CacheUnavailable:
             pass
-    return [float(p) for p in cached]
+    return [float(p) for p in cached], len(cached) - len(missing)
 
 
 def record_shadow(active: QuestionClassifier, active_p: list[float], shadow: QuestionClassifier,

@@ -17,13 +17,17 @@ import functools
 import inspect
 import json
 import logging
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import azure.functions as func
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from pydantic import BaseModel, ValidationError
 
 from blueprints.contract import Operation, Request
+from services import telemetry
 from services.identity import IdentityUnavailable, InvalidToken, NotEntitled, Principal
 from services.settings import SettingsError
 
@@ -34,6 +38,7 @@ log = logging.getLogger(__name__)
 # and on devhost).
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 MAX_BODY_BYTES = 1024 * 1024
+UPLOAD_OPERATION = "createVideo"  # its trace goes on with the upload's pipeline
 # An API answers JSON only: nothing may frame it, sniff it into HTML or run from it.
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -132,35 +137,86 @@ def endpoint(*operations: Operation) -> Callable:
         log.error("unhandled error in %s %s", req.method, _path(req), exc_info=error)
         return error_response(500, "internal_error", "the server failed to answer; the error was logged")
 
+    @contextmanager
+    def traced(req: func.HttpRequest) -> Iterator[_Outcome]:
+        """A server span per request (a child of the caller's traceparent, if it sent one) with the
+        route, the status and the tenant, and the request's duration as http.server.request.duration."""
+        method = req.method.upper()
+        route = "/api" + by_method.get(method, operations[0]).path
+        started = time.perf_counter()
+        headers = {key.lower(): value for key, value in req.headers.items()}
+        with telemetry.span(f"{method} {route}", parent=headers, kind=SpanKind.SERVER,
+                            attributes={"http.request.method": method, "http.route": route}) as span:
+            outcome = _Outcome()
+            yield outcome
+            status = outcome.response.status_code if outcome.response is not None else 500
+            span.set_attribute("http.response.status_code", status)
+            if outcome.call is not None and outcome.call.principal is not None:
+                span.set_attribute("classroom.tenant.id", outcome.call.tenant_id)
+            if status >= 500:
+                span.set_status(Status(StatusCode.ERROR))
+            telemetry.instruments().http_duration.record(time.perf_counter() - started, {
+                "http.request.method": method, "http.route": route, "http.response.status_code": status})
+            if outcome.call is not None and outcome.call.operation.operation_id == UPLOAD_OPERATION and status == 201:
+                remember_upload_trace(outcome.call.tenant_id, outcome.response)
+
     def decorate(handler: Callable):
         if inspect.iscoroutinefunction(handler):
             @functools.wraps(handler)
             async def async_wrapper(req: func.HttpRequest, *args, **kwargs) -> func.HttpResponse:
-                try:
-                    token = _current.set(admit(req))
+                with traced(req) as outcome:
                     try:
-                        return await handler(req, *args, **kwargs)
-                    finally:
-                        _current.reset(token)
-                except Exception as error:  # noqa: BLE001 - the last line of defence for the user
-                    return failure(req, error)
+                        outcome.call = admit(req)
+                        token = _current.set(outcome.call)
+                        try:
+                            outcome.response = await handler(req, *args, **kwargs)
+                        finally:
+                            _current.reset(token)
+                    except Exception as error:  # noqa: BLE001 - the last line of defence for the user
+                        outcome.response = failure(req, error)
+                    return outcome.response
 
             return async_wrapper
 
         @functools.wraps(handler)
         def wrapper(req: func.HttpRequest, *args, **kwargs) -> func.HttpResponse:
-            try:
-                token = _current.set(admit(req))
+            with traced(req) as outcome:
                 try:
-                    return handler(req, *args, **kwargs)
-                finally:
-                    _current.reset(token)
-            except Exception as error:  # noqa: BLE001 - the last line of defence for the user
-                return failure(req, error)
+                    outcome.call = admit(req)
+                    token = _current.set(outcome.call)
+                    try:
+                        outcome.response = handler(req, *args, **kwargs)
+                    finally:
+                        _current.reset(token)
+                except Exception as error:  # noqa: BLE001 - the last line of defence for the user
+                    outcome.response = failure(req, error)
+                return outcome.response
 
         return wrapper
 
     return decorate
+
+
+@dataclass
+class _Outcome:
+    call: Call | None = None
+    response: func.HttpResponse | None = None
+
+
+def remember_upload_trace(tenant_id: str, response: func.HttpResponse) -> None:
+    """The upload's trace continues when its blob arrives (another request, another instance):
+    the cache keeps the creating request's traceparent until then (best effort: without it
+    the pipeline starts a trace of its own)."""
+    traceparent = telemetry.current_traceparent()
+    if not traceparent:
+        return
+    try:
+        video_id = json.loads(response.get_body())["video_id"]
+    except (ValueError, KeyError, TypeError):
+        return
+    from blueprints import dependencies
+
+    telemetry.remember_trace(dependencies.cache(), telemetry.upload_trace_key(tenant_id, video_id), traceparent)
 
 
 def authenticated(req: func.HttpRequest) -> Principal:

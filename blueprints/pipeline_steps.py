@@ -73,6 +73,10 @@ class PipelineInput:
     # This video's speaker settings (models.speakers.SpeakerSettings as a dict), e.g.
     # {"child_pitch_hz": 300} for a high-voiced educator; None: the defaults.
     speakers: dict | None = None
+    # The W3C traceparent of the span that started the pipeline (the upload's trace): every
+    # activity's span is its child, so the orchestrator itself never touches telemetry and
+    # stays deterministic. None: not traced.
+    traceparent: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, tenant_id: str, video_id: str, blob_path: str,
@@ -96,6 +100,8 @@ class PipelineInput:
                  "max_video_seconds": self.max_video_seconds}
         if self.speakers:
             video["speakers"] = self.speakers
+        if self.traceparent:
+            video["traceparent"] = self.traceparent
         return video
 
 

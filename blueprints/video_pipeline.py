@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 
 import azure.durable_functions as df
 import azure.functions as func
 from azure.durable_functions.models.Task import TaskState
+from opentelemetry.trace import SpanKind
 
 from blueprints import dependencies
 from blueprints.pipeline_steps import (
@@ -25,6 +28,7 @@ from blueprints.pipeline_steps import (
     PipelineInput,
     analyze_video_step,
     batch_instance_id,
+    chunk_folder,
     cut_and_dispatch_step,
     dispatch_chunks_step,
     instance_id_for,
@@ -34,7 +38,8 @@ from blueprints.pipeline_steps import (
 )
 from gpu_worker.worker import TranscriptionJob
 from pipeline.media import plan_chunks
-from services.blobs import VIDEOS
+from services import telemetry
+from services.blobs import CHUNKS, VIDEOS
 from services.jobs import JOBS_QUEUE, RESULTS_QUEUE
 
 log = logging.getLogger(__name__)
@@ -59,7 +64,10 @@ async def on_video_uploaded(event: func.EventGridEvent, client: df.DurableOrches
         log.info("ignoring event %s for %s", event.event_type, event.subject)
         return
     tenant_id, video_id, blob_path = uploaded
-    await start_pipeline(client, tenant_id, video_id, blob_path)
+    upload_trace = telemetry.remembered_trace(dependencies.cache(), telemetry.upload_trace_key(tenant_id, video_id))
+    with telemetry.span("video uploaded", parent={"traceparent": upload_trace}, kind=SpanKind.CONSUMER,
+                        attributes={"classroom.tenant.id": tenant_id, "classroom.video.id": video_id}):
+        await start_pipeline(client, tenant_id, video_id, blob_path)
 
 
 def uploaded_video(subject: str, event_type: str) -> tuple[str, str, str] | None:
@@ -93,8 +101,9 @@ async def start_pipeline(client: df.DurableOrchestrationClient, tenant_id: str, 
     if existing and existing.runtime_status is not None:
         log.info("video %s already has orchestration %s (%s)", video_id, instance_id, existing.runtime_status)
         return instance_id
-    pipeline_input = PipelineInput.from_settings(dependencies.settings(), tenant_id, video_id, blob_path,
-                                                 speakers=record.speakers)
+    pipeline_input = replace(PipelineInput.from_settings(dependencies.settings(), tenant_id, video_id, blob_path,
+                                                         speakers=record.speakers),
+                             traceparent=telemetry.current_traceparent())
     try:
         await client.start_new(ORCHESTRATOR, instance_id, pipeline_input.to_dict())
     except Exception as error:  # noqa: BLE001 - the SDK raises a bare Exception with the host's answer
@@ -328,32 +337,68 @@ def _event_payload(value) -> dict:
 
 @bp.activity_trigger(input_name="video", activity="probe_video")
 def probe_video(video: dict) -> dict:
-    return probe_video_step(video)
+    with activity_span("probe_video", video):
+        return probe_video_step(video)
 
 
 @bp.activity_trigger(input_name="chunk", activity="cut_and_dispatch")
 def cut_and_dispatch(chunk: dict) -> dict:
-    return cut_and_dispatch_step(chunk)
+    with activity_span("cut_and_dispatch", chunk):
+        return cut_and_dispatch_step(chunk)
 
 
 @bp.activity_trigger(input_name="dispatch", activity="dispatch_chunks")
 def dispatch_chunks(dispatch: dict) -> dict:
-    return dispatch_chunks_step(dispatch)
+    with activity_span("dispatch_chunks", dispatch):
+        return dispatch_chunks_step(dispatch)
 
 
 @bp.activity_trigger(input_name="analysis", activity="analyze_video")
 def analyze_video(analysis: dict) -> dict:
-    return analyze_video_step(analysis)
+    with activity_span("analyze_video", analysis):
+        return analyze_video_step(analysis)
 
 
 @bp.activity_trigger(input_name="video", activity="persist_results")
 def persist_results(video: dict) -> dict:
-    return persist_results_step(video)
+    with activity_span("persist_results", video) as span:
+        document = _analysis_document(video)
+        result = persist_results_step(video)
+        if result.get("ok") and document is not None:
+            telemetry.record_video(document, video["tenant_id"])
+        else:
+            telemetry.mark_failed(span, "not persisted")
+        return result
+
+
+def _analysis_document(video: dict) -> dict | None:
+    """The analysis about to be stored, for the per-video metrics (None if it is not there)."""
+    try:
+        return json.loads(dependencies.blobs().get_bytes(CHUNKS, f"{chunk_folder(video)}/analysis.json"))
+    except Exception:  # noqa: BLE001 - metrics never fail the step; the step reports a missing analysis itself
+        return None
+
+
+@contextmanager
+def activity_span(activity: str, payload: dict):
+    """A span for one activity run, a child of the upload's trace carried in the payload."""
+    with telemetry.span(activity, parent=payload, attributes={
+            "classroom.activity": activity, "classroom.tenant.id": payload.get("tenant_id"),
+            "classroom.video.id": payload.get("video_id"), "classroom.chunk.index": _chunk_index(payload)}) as span:
+        yield span
+
+
+def _chunk_index(payload: dict) -> int | None:
+    plan = payload.get("plan")
+    return plan.get("index") if isinstance(plan, dict) else None
 
 
 @bp.activity_trigger(input_name="failure", activity="mark_failed")
 def mark_failed(failure: dict) -> bool:
-    return mark_failed_step(failure)
+    with activity_span("mark_failed", failure):
+        marked = mark_failed_step(failure)
+        telemetry.instruments().videos.add(1, {"classroom.outcome": "failed"})  # the failure-rate alert's numerator
+        return marked
 
 
 # --- worker results → orchestration events ----------------------------------------------
@@ -363,7 +408,9 @@ def mark_failed(failure: dict) -> bool:
 @bp.durable_client_input(client_name="client")
 async def on_transcription_result(message: func.ServiceBusMessage, client: df.DurableOrchestrationClient) -> None:
     body = json.loads(message.get_body())
-    await _raise_chunk_event(client, body)
+    with telemetry.span("transcription result", parent=message.application_properties, kind=SpanKind.CONSUMER,
+                        attributes=_job_attributes(body)):
+        await _raise_chunk_event(client, body)
 
 
 @bp.service_bus_queue_trigger(arg_name="message", queue_name=JOBS_QUEUE + "/$DeadLetterQueue",
@@ -377,10 +424,19 @@ async def on_dead_lettered_job(message: func.ServiceBusMessage, client: df.Durab
         log.error("dead-lettered job %s is unreadable, dropping it: %s", message.message_id, error)
         return
     reason = " - ".join(r for r in (message.dead_letter_reason, message.dead_letter_error_description) if r)
-    await _raise_chunk_event(client, {
-        "job_id": job.job_id, "instance_id": job.instance_id, "index": job.index, "attempt": job.attempt,
-        "ok": False, "error": reason or "the job was dead-lettered",
-    })
+    telemetry.instruments().dead_letters.add(1, {"messaging.destination.name": JOBS_QUEUE,
+                                                 "classroom.dead_letter.reason": message.dead_letter_reason or ""})
+    body = {"job_id": job.job_id, "instance_id": job.instance_id, "index": job.index, "attempt": job.attempt,
+            "ok": False, "error": reason or "the job was dead-lettered"}
+    with telemetry.span("transcription dead-lettered", parent=message.application_properties,
+                        kind=SpanKind.CONSUMER, attributes=_job_attributes(body)) as span:
+        telemetry.mark_failed(span, reason)
+        await _raise_chunk_event(client, body)
+
+
+def _job_attributes(body: dict) -> dict:
+    return {"messaging.system": "servicebus", "classroom.job.id": body.get("job_id"),
+            "classroom.chunk.index": body.get("index"), "classroom.job.attempt": body.get("attempt")}
 
 
 async def _raise_chunk_event(client: df.DurableOrchestrationClient, body: dict) -> None:

@@ -16,6 +16,7 @@ import argparse
 import sys
 
 from devhost import cli
+from services import telemetry
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     token.set_defaults(run=cli.token)
 
     args = parser.parse_args(argv)
-    return args.run(args)
+    telemetry.configure("classroom-devhost")  # exports only when the environment asks (services/telemetry.py)
+    try:
+        return args.run(args)
+    finally:
+        telemetry.flush()
 
 
 if __name__ == "__main__":

@@ -22,11 +22,13 @@ from blueprints import dependencies
 from blueprints.pipeline_steps import instance_id_for
 from devhost.stack import stop_process
 from devhost.stack_env import read_stack_env
+from services import telemetry
 from services.blobs import VIDEOS
 from services.results import VideoRecord
 from services.settings import SettingsError
 
 TENANT = "default"
+WORKER_SERVICE_NAME = "classroom-worker"  # its spans and metrics are told apart from devhost's
 
 
 def analyze_video(video: Path, out: Path | None = None, chunk_seconds: float | None = None,
@@ -59,11 +61,18 @@ def analyze_video(video: Path, out: Path | None = None, chunk_seconds: float | N
     dependencies.results().create_video(
         VideoRecord(tenant_id=TENANT, video_id=video_id, filename=video.name, blob_path=blob_path,
                     speakers=speakers))
-    with LocalPlatform(run_worker=not stack) as platform, _worker_process(stack, log_file):
-        dependencies.blobs().put_file(VIDEOS, blob_path, video)
-        if not platform.watch_blobs:  # with real storage, devhost's blob watcher notices the upload
-            platform.blob_created(VIDEOS, blob_path)
-        status = _follow(platform, instance_id_for(TENANT, video_id))
+    # The command stands in for the API's upload request: its span is the trace's root, and the
+    # upload event finds it in the cache as it would find the request's.
+    with telemetry.span("devhost analyze", attributes={"classroom.tenant.id": TENANT, "classroom.video.id": video_id}):
+        traceparent = telemetry.current_traceparent()
+        if traceparent:
+            telemetry.remember_trace(dependencies.cache(), telemetry.upload_trace_key(TENANT, video_id), traceparent)
+        with LocalPlatform(run_worker=not stack) as platform, _worker_process(stack, log_file):
+            dependencies.blobs().put_file(VIDEOS, blob_path, video)
+            if not platform.watch_blobs:  # with real storage, devhost's blob watcher notices the upload
+                platform.blob_created(VIDEOS, blob_path)
+            status = _follow(platform, instance_id_for(TENANT, video_id))
+    telemetry.flush()
 
     if status.runtime_status != "Completed":
         return _fail(f"the pipeline stopped ({status.runtime_status}): {status.output} (log: {log_file})", 1)
@@ -87,7 +96,8 @@ def _worker_process(enabled: bool, log_file: Path):
         yield None
         return
     with open(log_file, "ab") as log:
-        worker = subprocess.Popen([sys.executable, "-m", "gpu_worker"], stdout=log, stderr=log, env=os.environ.copy())
+        worker = subprocess.Popen([sys.executable, "-m", "gpu_worker"], stdout=log, stderr=log,
+                                  env={**os.environ, "OTEL_SERVICE_NAME": WORKER_SERVICE_NAME})
     try:
         yield worker
     finally:

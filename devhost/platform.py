@@ -378,6 +378,6 @@ def service_bus_message(message: Received) -> ServiceBusMessage:
         dead_letter_error_description=properties.get("DeadLetterErrorDescription"),
         dead_letter_source=message.queue.removesuffix(DEAD_LETTER_SUFFIX) if message.queue.endswith(
             DEAD_LETTER_SUFFIX) else None,
-        application_properties={},
-        user_properties={},
+        application_properties=dict(properties),  # traceparent among them: the trigger continues the trace
+        user_properties=dict(properties),
     )

@@ -12,11 +12,13 @@ import sys
 
 from gpu_worker.worker import Worker
 from models.transcriber import TranscriberSettings, get_transcriber
+from services import telemetry
 from services.settings import Settings, SettingsError, build_blobs, build_jobs
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    telemetry.configure("classroom-worker")
     try:
         settings = Settings.from_env()
         jobs = build_jobs(settings)
@@ -44,6 +46,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     worker.run_concurrently(settings.worker_threads)
+    telemetry.flush()  # the last jobs' spans and metrics leave before the process does
     return 0
 
 

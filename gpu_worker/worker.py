@@ -19,14 +19,18 @@ import logging
 import tempfile
 import threading
 import time
+import wave
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from opentelemetry.trace import SpanKind
+
 from gpu_worker.healthcheck import beat
 from models.transcriber import AudioUnreadable, Transcriber, TranscriberUnavailable
 from pipeline.records import ChunkTranscript
+from services import telemetry
 from services.blobs import CHUNKS, BlobNotFound, BlobStore
 from services.jobs import JOBS_QUEUE, RESULTS_QUEUE, JobQueue, LockLost, Received
 
@@ -120,17 +124,25 @@ class Worker:
             log.error("dead-lettering malformed job %s: %s", message.message_id, error)
             self._settle(self.jobs.dead_letter, message, "InvalidJob", str(error))
             return
-        try:
-            with self._lock_kept(message):
-                self._with_transient_retries(lambda: self._process(job))
-        except PoisonJob as error:
-            log.error("dead-lettering job %s: %s", job.job_id, error)
-            self._settle(self.jobs.dead_letter, message, "PoisonJob", str(error))
-        except Exception as error:  # noqa: BLE001 - transient until proven otherwise
-            self._retry_or_give_up(message, job, error)
-        else:
-            self._settle(self.jobs.complete, message)
-            self.handled += 1
+        with telemetry.span(f"process {message.queue}", parent=message.properties, kind=SpanKind.CONSUMER,
+                            attributes=job_attributes(message, job)) as span:
+            record_delivery(message)
+            started = time.perf_counter()
+            try:
+                with self._lock_kept(message):
+                    self._with_transient_retries(lambda: self._process(job))
+            except PoisonJob as error:
+                log.error("dead-lettering job %s: %s", job.job_id, error)
+                telemetry.mark_failed(span, str(error))
+                self._settle(self.jobs.dead_letter, message, "PoisonJob", str(error))
+            except Exception as error:  # noqa: BLE001 - transient until proven otherwise
+                telemetry.mark_failed(span, str(error))
+                self._retry_or_give_up(message, job, error)
+            else:
+                self._settle(self.jobs.complete, message)
+                self.handled += 1
+                telemetry.instruments().chunk_duration.record(time.perf_counter() - started,
+                                                              {"messaging.destination.name": message.queue})
 
     def _process(self, job: TranscriptionJob) -> None:
         transcript = self._already_transcribed(job)
@@ -222,10 +234,13 @@ class Worker:
             except ValueError as error:  # a path that escapes the container
                 raise PoisonJob(f"chunk audio {job.audio_blob!r} is not a valid blob path: {error}") from None
             started = time.perf_counter()
-            try:
-                transcript = self._transcriber().transcribe(audio)
-            except AudioUnreadable as error:
-                raise PoisonJob(f"chunk audio {job.audio_blob} cannot be decoded: {error}") from None
+            with telemetry.span("transcribe", attributes={"classroom.chunk.index": job.index}) as span:
+                try:
+                    transcript = self._transcriber().transcribe(audio)
+                except AudioUnreadable as error:
+                    raise PoisonJob(f"chunk audio {job.audio_blob} cannot be decoded: {error}") from None
+                span.set_attribute("classroom.model.version", transcript.model)
+                record_real_time_factor(audio, time.perf_counter() - started, transcript.model)
         return ChunkTranscript(
             index=job.index,
             language=transcript.language,
@@ -241,3 +256,33 @@ class Worker:
         except LockLost as error:
             # Another delivery owns it now; Service Bus will redeliver or already has.
             log.warning("could not settle %s: %s", message.message_id, error)
+
+
+def job_attributes(message: Received, job: TranscriptionJob) -> dict:
+    return {"messaging.system": "servicebus", "messaging.destination.name": message.queue,
+            "messaging.message.id": message.message_id, "messaging.operation.type": "process",
+            "classroom.tenant.id": job.tenant_id, "classroom.video.id": job.video_id,
+            "classroom.chunk.index": job.index, "classroom.job.attempt": job.attempt,
+            "classroom.delivery_count": message.delivery_count}
+
+
+def record_delivery(message: Received) -> None:
+    """Time in the queue (since it was enqueued: for a redelivery that includes the earlier
+    attempts) and, for a redelivery, a retry."""
+    ins = telemetry.instruments()
+    attributes = {"messaging.destination.name": message.queue}
+    if message.enqueued_at:
+        ins.queue_time.record(max(0.0, time.time() - message.enqueued_at), attributes)
+    if message.delivery_count > 1:
+        ins.retries.add(1, attributes)
+
+
+def record_real_time_factor(audio: Path, decode_s: float, model: str) -> None:
+    """Decode seconds per second of audio (chunks are WAV, so the length is in the header)."""
+    try:
+        with wave.open(str(audio), "rb") as wav:
+            audio_s = wav.getnframes() / float(wav.getframerate())
+    except (wave.Error, OSError, EOFError, ZeroDivisionError):
+        return
+    if audio_s > 0:
+        telemetry.instruments().rtf.record(decode_s / audio_s, {"classroom.model.version": model})

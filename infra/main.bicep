@@ -565,6 +565,21 @@ module frontDoor 'modules/front-door.bicep' = if (!empty(frontDoorSku)) {
   }
 }
 
+@description('E-mail address for the ML alerts (dead letters, failure rate, classify p99, transcription speed); empty: alerts fire without notifying anyone.')
+param alertEmail string = ''
+
+module workbook 'modules/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    namePrefix: resourceToken
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    alertEmail: alertEmail
+  }
+}
+
 module apim 'modules/apim.bicep' = if (!empty(apimPublisherEmail)) {
   name: 'apim'
   scope: rg

@@ -17,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from services import telemetry
 from services.cache import DependencyHealth
 
 JOBS_QUEUE = "transcription-jobs"
@@ -45,10 +46,13 @@ class LockLost(RuntimeError):
 class JobQueue(Protocol):
     kind: str
 
-    def send(self, queue: str, body: dict, message_id: str) -> None: ...
+    def send(self, queue: str, body: dict, message_id: str, properties: dict | None = None) -> None:
+        """``properties``: application properties (strings). The current trace context is
+        always added (traceparent / tracestate), so the receiver continues the trace."""
+        ...
 
-    def send_many(self, queue: str, messages: list[tuple[dict, str]]) -> None:
-        """(body, message id) pairs, sent together (one batch on Service Bus)."""
+    def send_many(self, queue: str, messages: list[tuple[dict, str]], properties: dict | None = None) -> None:
+        """(body, message id) pairs, sent together (one batch on Service Bus), each with ``properties``."""
         ...
 
     def receive(self, queue: str, max_wait_s: float = 1.0) -> Received | None: ...
@@ -64,6 +68,11 @@ class JobQueue(Protocol):
         ...
 
     def health(self) -> DependencyHealth: ...
+
+
+def outgoing_properties(properties: dict | None) -> dict:
+    """A message's application properties: the caller's, plus the current trace context."""
+    return {**telemetry.context_properties(), **(properties or {})}
 
 
 @dataclass
@@ -97,19 +106,20 @@ class InProcessBus:
         self._seen: dict[tuple[str, str], float] = {}
         self._changed = threading.Condition()
 
-    def send(self, queue: str, body: dict, message_id: str) -> None:
+    def send(self, queue: str, body: dict, message_id: str, properties: dict | None = None) -> None:
         payload = json.dumps(body)  # what Service Bus carries: serialised JSON, never the sender's object
         now = self._clock()
         with self._changed:
             if self._seen.get((queue, message_id), -1e18) > now - self.duplicate_window_s:
                 return  # duplicate detection: the same message id within the window is dropped
             self._seen[(queue, message_id)] = now
-            self._ready.setdefault(queue, deque()).append(_Stored(message_id, payload, time.time()))
+            self._ready.setdefault(queue, deque()).append(
+                _Stored(message_id, payload, time.time(), properties=outgoing_properties(properties)))
             self._changed.notify_all()
 
-    def send_many(self, queue: str, messages: list[tuple[dict, str]]) -> None:
+    def send_many(self, queue: str, messages: list[tuple[dict, str]], properties: dict | None = None) -> None:
         for body, message_id in messages:
-            self.send(queue, body, message_id)
+            self.send(queue, body, message_id, properties)
 
     def receive(self, queue: str, max_wait_s: float = 1.0) -> Received | None:
         deadline = self._clock() + max_wait_s

@@ -56,7 +56,7 @@ from azure.servicebus.exceptions import (
 )
 
 from services.cache import DependencyHealth
-from services.jobs import DEAD_LETTER_SUFFIX, JOBS_QUEUE, LockLost, Received
+from services.jobs import DEAD_LETTER_SUFFIX, JOBS_QUEUE, LockLost, Received, outgoing_properties
 
 log = logging.getLogger("services.jobs_servicebus")
 
@@ -158,25 +158,26 @@ class ServiceBusJobQueue:
 
     # --- sending ------------------------------------------------------------------------------
 
-    def send(self, queue: str, body: dict, message_id: str) -> None:
+    def send(self, queue: str, body: dict, message_id: str, properties: dict | None = None) -> None:
         entity, sub_queue = _split(queue)
         if sub_queue is not None:
             raise ValueError(f"cannot send to a dead-letter sub-queue: {queue}")
-        message = ServiceBusMessage(json.dumps(body), message_id=message_id, content_type="application/json")
+        message = _message(body, message_id, outgoing_properties(properties))
         lock, sender = self._sender(entity)
         with lock:
             sender.send_messages(message)
 
-    def send_many(self, queue: str, messages: list[tuple[dict, str]]) -> None:
+    def send_many(self, queue: str, messages: list[tuple[dict, str]], properties: dict | None = None) -> None:
         """One batch per round trip (split when the batch is full), not a round trip per job."""
         entity, sub_queue = _split(queue)
         if sub_queue is not None:
             raise ValueError(f"cannot send to a dead-letter sub-queue: {queue}")
+        application_properties = outgoing_properties(properties)
         lock, sender = self._sender(entity)
         with lock:
             batch = sender.create_message_batch()
             for body, message_id in messages:
-                message = ServiceBusMessage(json.dumps(body), message_id=message_id, content_type="application/json")
+                message = _message(body, message_id, application_properties)
                 try:
                     batch.add_message(message)
                 except MessageSizeExceededError:
@@ -391,6 +392,20 @@ def _split(queue: str) -> tuple[str, ServiceBusSubQueue | None]:
     return queue, None
 
 
+def _message(body: dict, message_id: str, properties: dict) -> ServiceBusMessage:
+    return ServiceBusMessage(json.dumps(body), message_id=message_id, content_type="application/json",
+                             application_properties=properties or None)
+
+
+def _application_properties(message: ServiceBusReceivedMessage) -> dict:
+    """The sender's application properties, as text keys (AMQP hands them over as bytes)."""
+    properties = {}
+    for key, value in (message.application_properties or {}).items():
+        key = key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
+        properties[key] = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return properties
+
+
 def _body(message: ServiceBusReceivedMessage) -> dict:
     """The JSON document the message carries (what ``send`` writes: UTF-8 text in a data section)."""
     raw = message.raw_amqp_message
@@ -407,7 +422,7 @@ def _body(message: ServiceBusReceivedMessage) -> dict:
 
 
 def _received(queue: str, message: ServiceBusReceivedMessage, token: str) -> Received:
-    properties = {}
+    properties = _application_properties(message)
     if message.dead_letter_reason is not None:
         properties["DeadLetterReason"] = message.dead_letter_reason
     if message.dead_letter_error_description is not None:

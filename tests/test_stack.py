@@ -25,6 +25,7 @@ from devhost.stack_env import read_stack_env
 from services.blobs_azure import AzureBlobStore
 from services.results_cosmos import CosmosResultsStore
 from tests.conftest import REPO, all_histories
+from tests.telemetry_capture import OtlpReceiver, captured
 
 SAMPLE = REPO / "samples" / "classroom_sample.mp4"
 TRUTH = json.loads((REPO / "samples" / "classroom_sample.truth.json").read_text())
@@ -89,6 +90,47 @@ def test_analyze_across_processes_on_the_real_adapters(stack):
     import redis
 
     assert redis.Redis.from_url(settings["REDIS_URL"]).exists(f"video-summary:default:{analysis['video_id']}")
+
+
+def test_one_trace_spans_devhost_and_the_worker_process_over_otlp(stack):
+    """The issue's done-when: `OTEL_EXPORTER_OTLP_ENDPOINT=… devhost analyze --stack` delivers one
+    trace from the upload to the stored result, across the worker's process, to an OTLP/HTTP receiver."""
+    home, settings = stack
+    out = home / "traced.json"
+    import redis
+
+    cache = redis.Redis.from_url(settings["REDIS_URL"])
+    for key in cache.keys("oeqceq:default:*"):  # an earlier run's cached predictions would leave no model call
+        cache.delete(key)
+    with OtlpReceiver() as receiver:
+        done = devhost(home, "analyze", str(SAMPLE), "--stack", "--out", str(out),
+                       OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY="100",
+                       OTEL_METRIC_EXPORT_INTERVAL="1000", WHISPER_MODEL="tiny.en")
+        assert done.returncode == 0, done.stderr
+        video_id = json.loads(out.read_text())["video_id"]
+        wait_for(lambda: any(s.name == "persist_results" for s in receiver.spans)
+                 and any(s.service == "classroom-worker" for s in receiver.spans), timeout_s=15)
+    [root] = [s for s in receiver.spans if s.name == "devhost analyze"]
+    trace = [s for s in receiver.spans if s.trace_id == root.trace_id]
+    print(receiver.span_tree(root.trace_id))  # the tree the README shows
+    assert {s.service for s in trace} == {"classroom-devhost", "classroom-worker"}
+    names = {s.name for s in trace}
+    assert {"video uploaded", "probe_video", "cut_and_dispatch", "process transcription-jobs", "transcribe",
+            "transcription result", "analyze_video", "classify", "persist_results"} <= names
+    about_this_video = [s for s in receiver.spans if s.attributes.get("classroom.video.id") == [video_id]]
+    assert about_this_video and all(s.trace_id == root.trace_id for s in about_this_video)
+    by_id = {s.span_id: s for s in trace}
+    for job in (s for s in trace if s.name == "process transcription-jobs"):
+        assert job.service == "classroom-worker" and by_id[job.parent_id].name in ("cut_and_dispatch", "dispatch_chunks")
+    for result in (s for s in trace if s.name == "transcription result"):
+        assert by_id[result.parent_id].name == "process transcription-jobs"
+    assert "classroom-worker" in receiver.metric_names["classroom.transcription.real_time_factor"]
+    assert "classroom-devhost" in receiver.metric_names["classroom.video.oeq_share"]
+    assert any(r["trace_id"] == root.trace_id for r in receiver.log_records)  # logs carry the trace id
+    texts = [q["text"].lower() for q in TRUTH["questions"]]
+    for span in receiver.spans:
+        for values in span.attributes.values():
+            assert not any(t[:20] in str(v).lower() for v in values for t in texts), span.name
 
 
 def run_in_process(home: Path, settings: dict, worker_env: dict, during=None, timeout_s: float = 120):
@@ -170,6 +212,7 @@ def test_a_worker_killed_mid_job_has_its_jobs_redelivered(stack, tmp_path):
 
 def test_a_poison_job_is_dead_lettered_and_fails_the_video_with_its_reason(stack):
     home, settings = stack
+    capture = captured()  # the app's side runs in this process: its dead-letter trigger counts
     status, _, video_id = run_in_process(
         home, settings,
         {"worker": {"WHISPER_MODEL": "/nonexistent/whisper-model"}, "app": {"CHUNK_MAX_DISPATCHES": "1"}})
@@ -180,6 +223,8 @@ def test_a_poison_job_is_dead_lettered_and_fails_the_video_with_its_reason(stack
     results = CosmosResultsStore.from_key(settings["COSMOS_ENDPOINT"], settings["COSMOS_KEY"],
                                           settings["COSMOS_DATABASE"])
     assert results.get_video("default", video_id).error == reason
+    dead = capture.metric_points()["classroom.jobs.dead_lettered"]
+    assert any(p.attributes["classroom.dead_letter.reason"] == "MaxAttemptsExceeded" and p.value >= 1 for p in dead)
 
 
 @pytest.mark.parametrize("service", ["redis", "cosmos"])

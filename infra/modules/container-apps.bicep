@@ -121,6 +121,8 @@ var connectionEnv = {
   SERVICEBUS_NAMESPACE: serviceBusFullyQualifiedNamespace
   BLOB_ACCOUNT_URL: blobAccountUrl
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
+  // Application Insights takes only Entra-signed telemetry here: the exporter signs with this identity.
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${workerIdentityClientId};Authorization=AAD'
   WHISPER_DEVICE: useGpu ? 'cuda' : 'cpu'
   WHISPER_COMPUTE_TYPE: useGpu ? 'float16' : 'int8'
 }
