@@ -20,7 +20,9 @@ def test_a_fast_worker_answers_before_the_dispatch_activity_completes():
         history = pipeline.histories()[pipeline.batch_ids()[0]]
         raised = [i for i, e in enumerate(history) if e["EventType"] == 15]
         completed = [i for i, e in enumerate(history) if e["EventType"] == 5]
-        assert min(raised) < max(completed), "a result landed before every dispatch had completed"
+        # A result landed before every dispatch had completed (if all of them did, the batch may
+        # even have finished before its dispatch activities reported: then none is in history).
+        assert raised and (not completed or min(raised) < max(completed))
 
 
 def test_a_dead_letter_during_the_first_dispatch_and_its_redelivery_during_the_second():

@@ -16,7 +16,7 @@ from devhost.http_host import FunctionAppAsgi
 from devhost.platform import LocalPlatform, service_bus_message
 from services.blobs import CHUNKS, VIDEOS
 from services.jobs import RESULTS_QUEUE, Received
-from tests.conftest import TENANT, bearer
+from tests.conftest import TENANT, bearer, wait_until
 from tests.speech_fixtures import Utterance, build_speech, wrap_as_video
 
 
@@ -43,13 +43,7 @@ def served(app_settings, tmp_path):
 
 
 def poll(check, timeout_s: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(f"timed out waiting for {what}")
+    wait_until(check, timeout_s, what)
 
 
 def test_a_video_deleted_mid_run_stays_deleted(served, long_lesson):
