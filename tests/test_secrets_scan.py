@@ -6,6 +6,10 @@ detect-secrets lives in .venv-checks (requirements-checks.txt, ``bash scripts/se
 --checks``). To accept a reviewed finding: ``.venv-checks/bin/detect-secrets scan --baseline
 .secrets.baseline $(git ls-files)`` and mark it in ``detect-secrets audit .secrets.baseline``. Findings are
 compared by file, type and hashed secret, so lines moving do not matter.
+
+Two packages install the same ``detect_secrets`` module into .venv-checks: detect-secrets 1.5.0
+and checkov's fork, bc-detect-secrets (more plugins). Which one's files win depends on pip's
+install order, so the baseline lists what either finds (a fresh setup gets the fork's).
 """
 
 from __future__ import annotations
