@@ -36,8 +36,6 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
-from models.oeq_ceq import text as text_module
-from models.oeq_ceq import turns as turns_module
 from models.oeq_ceq.classifier import LABELS, QuestionClassifier
 from models.oeq_ceq.registry import ModelRegistry, RegistryError
 from models.oeq_ceq.text import normalize_text
@@ -49,6 +47,7 @@ from models.oeq_ceq.train import (
     REAL_DEV,
     SEED,
     build_pipeline,
+    card_header,
     onnx_oeq_probabilities,
     read_labelled,
     read_labelled_with_seeds,
@@ -230,18 +229,7 @@ def retrain(corrections: list[Correction], active: QuestionClassifier, data: Pat
     training_data = provenance_csv(texts, labels, kept, seeds, corrections, data)
     model_sha = hashlib.sha256(model).hexdigest()
     card = {
-        "name": MODEL_NAME,
-        "version": f"{MODEL_NAME}-2-{model_sha[:10]}",
-        "parent_version": active.version,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "task": "label an educator's question open-ended (OEQ) or closed-ended (CEQ)",
-        "labels": list(LABELS),
-        "input": "normalize_text(text) from models/oeq_ceq/text.py, shape [N, 1] strings",
-        "turns": "each question of a text scored in its window (models/oeq_ceq/turns.py); text P(OEQ) = max",
-        "outputs": ["label", "probabilities [P(CEQ), P(OEQ)]"],
-        "onnx_sha256": model_sha,
-        "normalizer_sha256": sha256_of(Path(text_module.__file__)),
-        "turns_sha256": sha256_of(Path(turns_module.__file__)),
+        **card_header(model_sha, parent_version=active.version),
         "training_data": {
             "path": f"models container: versions/{MODEL_NAME}-2-{model_sha[:10]}/training_data.csv",
             "sha256": hashlib.sha256(training_data).hexdigest(),

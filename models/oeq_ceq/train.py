@@ -66,6 +66,25 @@ HYPERPARAMETERS = {
 }
 
 
+def card_header(model_sha: str, **lineage) -> dict:
+    """What every card of this model says of itself (train and retrain alike): name, version
+    (from the ONNX bytes), ``lineage`` (e.g. parent_version), when, task, inputs, outputs, hashes."""
+    return {
+        "name": MODEL_NAME,
+        "version": f"{MODEL_NAME}-2-{model_sha[:10]}",
+        **lineage,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "task": "label an educator's question open-ended (OEQ) or closed-ended (CEQ)",
+        "labels": list(LABELS),
+        "input": "normalize_text(text) from models/oeq_ceq/text.py, shape [N, 1] strings",
+        "turns": "each question of a text scored in its window (models/oeq_ceq/turns.py); text P(OEQ) = max",
+        "outputs": ["label", "probabilities [P(CEQ), P(OEQ)]"],
+        "onnx_sha256": model_sha,
+        "normalizer_sha256": sha256_of(Path(text_module.__file__)),
+        "turns_sha256": sha256_of(Path(turns_module.__file__)),
+    }
+
+
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -177,17 +196,7 @@ def train(data: Path, dev: Path | None, out: Path, real_dev: Path | None = REAL_
     (out / "oeq_ceq.onnx").write_bytes(model)
     model_sha = hashlib.sha256(model).hexdigest()
     card = {
-        "name": MODEL_NAME,
-        "version": f"{MODEL_NAME}-2-{model_sha[:10]}",
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "task": "label an educator's question open-ended (OEQ) or closed-ended (CEQ)",
-        "labels": list(LABELS),
-        "input": "normalize_text(text) from models/oeq_ceq/text.py, shape [N, 1] strings",
-        "turns": "each question of a text scored in its window (models/oeq_ceq/turns.py); text P(OEQ) = max",
-        "outputs": ["label", "probabilities [P(CEQ), P(OEQ)]"],
-        "onnx_sha256": model_sha,
-        "normalizer_sha256": sha256_of(Path(text_module.__file__)),
-        "turns_sha256": sha256_of(Path(turns_module.__file__)),
+        **card_header(model_sha),
         "training_data": {
             "path": str(data.relative_to(REPO)) if data.is_relative_to(REPO) else str(data),
             "sha256": sha256_of(data),
